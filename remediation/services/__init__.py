@@ -1,0 +1,1 @@
+"""Every write and business rule of Unlearn, one module per entity."""

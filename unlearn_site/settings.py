@@ -77,9 +77,11 @@ DATABASES = {
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # IMMEDIATE: a transaction takes the write lock when it starts, so two writers
-    # queue instead of failing half-way; the tests use a file so threads share it.
+    # queue instead of failing half-way. The tests use a file so threads (and worker
+    # processes given its name) share it; one per test process, so runs can overlap.
     DATABASES["default"]["OPTIONS"] = {"transaction_mode": "IMMEDIATE", "timeout": 30}
-    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test.sqlite3")}
+    test_db = os.environ.get("UNLEARN_TEST_DB") or str(VAR_DIR / f"test-{os.getpid()}.sqlite3")
+    DATABASES["default"]["TEST"] = {"NAME": test_db}
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_PASSWORD_VALIDATORS = [
@@ -141,6 +143,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Two models have a `status` field with different choices: name each enum.
+    "ENUM_NAME_OVERRIDES": {
+        "ForgetRequestStatusEnum": "remediation.models.ForgetRequest.Status",
+        "ModelVersionStatusEnum": "remediation.models.ModelVersion.Status",
+    },
 }
 
 LOGGING = {

@@ -17,6 +17,8 @@ from remediation.services.errors import ValidationFailed
 
 PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".ckpt", ".pkl", ".pickle")
 MAX_FILES = 10_000
+# Hugging Face names causal-LM heads either way (LlamaForCausalLM, GPT2LMHeadModel).
+CAUSAL_SUFFIXES = ("ForCausalLM", "LMHeadModel")
 MAX_SAFETENSORS_HEADER = 100 * 1024 * 1024
 
 
@@ -92,7 +94,7 @@ def _causal_lm_architecture(config: dict[str, object]) -> tuple[str, str]:
         raise _fail("config.json has no model_type.")
     if not isinstance(architectures, list) or not architectures:
         raise _fail("config.json names no architecture.")
-    causal = [a for a in architectures if isinstance(a, str) and a.endswith("ForCausalLM")]
+    causal = [a for a in architectures if isinstance(a, str) and a.endswith(CAUSAL_SUFFIXES)]
     if not causal:
         raise _fail(f"Not a causal language model (architectures: {architectures}).")
     return causal[0], model_type

@@ -4,7 +4,7 @@ Each predicate takes the user and the object; a caller that gets False for a *vi
 answers 404 (unseen), and for an action answers 403 or a clear refusal.
 """
 
-from remediation.models import ForgetRequest
+from remediation.models import ForgetRequest, RemediationRun
 from remediation.roles import (
     ADMIN,
     APPROVER,
@@ -122,3 +122,26 @@ def can_register_model(user: UserLike) -> bool:
 
 def can_view_audit(user: UserLike) -> bool:
     return has_role(user, AUDITOR, ADMIN)
+
+
+def can_plan_run(user: UserLike) -> bool:
+    return has_role(user, OPERATOR)
+
+
+def can_scan(user: UserLike, request: ForgetRequest) -> bool:
+    return has_role(user, OPERATOR) and request.status in OPERATOR_VISIBLE
+
+
+def can_approve_run(user: UserLike, run: RemediationRun) -> bool:
+    """Four eyes: never the operator who planned it."""
+    planned = run.status == RemediationRun.Status.PLANNED
+    return planned and has_role(user, APPROVER) and run.planned_by_id != user.pk
+
+
+def can_cancel_run(user: UserLike, run: RemediationRun) -> bool:
+    cancellable = run.status in (
+        RemediationRun.Status.PLANNED,
+        RemediationRun.Status.QUEUED,
+        RemediationRun.Status.RUNNING,
+    )
+    return cancellable and has_role(user, OPERATOR, ADMIN)

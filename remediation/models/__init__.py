@@ -1,13 +1,17 @@
 from remediation.models.audit import AuditEvent, AuditHead
 from remediation.models.registry import MLModel, ModelVersion
 from remediation.models.requests import ForgetItem, ForgetRequest, RequestKey
+from remediation.models.runs import LeakScan, RemediationRun, RunEvent
 
 __all__ = [
     "AuditEvent",
     "AuditHead",
     "ForgetItem",
     "ForgetRequest",
+    "LeakScan",
     "MLModel",
     "ModelVersion",
+    "RemediationRun",
     "RequestKey",
+    "RunEvent",
 ]

@@ -47,3 +47,6 @@ class AuditHead(models.Model):
 
     class Meta:
         ordering = ["pk"]
+
+    def __str__(self) -> str:
+        return f"audit head #{self.seq}"

@@ -113,6 +113,9 @@ class RequestKey(models.Model):
     class Meta:
         ordering = ["pk"]
 
+    def __str__(self) -> str:
+        return f"key of request {self.request_id}"
+
 
 class ForgetItem(models.Model):
     """What the model must stop producing. All text is ciphertext under the request's key."""
@@ -132,3 +135,6 @@ class ForgetItem(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["request", "position"], name="unique_item_position")
         ]
+
+    def __str__(self) -> str:
+        return f"item {self.position} of request {self.request_id}"

@@ -136,3 +136,43 @@ def attach_service_errors(form: forms.Form, exc: ServiceError) -> None:
             placed = True
     if not placed:
         form.add_error(None, str(exc))
+
+
+class JSONObjectField(forms.CharField):
+    """A textarea holding a JSON object."""
+
+    widget = forms.Textarea(attrs={"rows": 6, "class": "mono"})
+
+    def to_python(self, value: str | None) -> dict:
+        import json
+
+        text = (value or "").strip() or "{}"
+        try:
+            parsed = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise forms.ValidationError(f"Not valid JSON: {exc.msg} (line {exc.lineno}).") from exc
+        if not isinstance(parsed, dict):
+            raise forms.ValidationError('Give a JSON object, e.g. {"steps": 40}.')
+        return parsed
+
+    def prepare_value(self, value: object) -> str:
+        import json
+
+        return value if isinstance(value, str) else json.dumps(value or {}, indent=2)
+
+
+class RunPlanForm(forms.Form):
+    model_version = forms.ModelChoiceField(queryset=ModelVersion.objects.none())
+    requests = forms.ModelMultipleChoiceField(
+        queryset=ForgetRequest.objects.none(), widget=forms.CheckboxSelectMultiple
+    )
+    method = forms.ChoiceField(choices=[])
+    settings = JSONObjectField(required=False, help_text="Method settings; defaults shown.")
+    policy = JSONObjectField(
+        required=False, help_text="Verification thresholds, fixed before the run."
+    )
+    seed = forms.IntegerField(min_value=0, max_value=2**31 - 1, initial=0)
+
+
+class ScanForm(forms.Form):
+    model_version = forms.ModelChoiceField(queryset=ModelVersion.objects.none())

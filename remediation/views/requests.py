@@ -14,13 +14,16 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
 from remediation import permissions
-from remediation.models import ForgetRequest
+from remediation.models import ForgetRequest, ModelVersion
 from remediation.selectors import (
     deadline_state,
     due_soon_q,
     forget_requests_visible_to,
+    model_versions_visible_to,
     overdue_q,
     request_timeline,
+    runs_visible_to,
+    scans_visible_to,
 )
 from remediation.services import forget_requests as svc
 from remediation.services.errors import ItemsUnavailable, ServiceError, ValidationFailed
@@ -34,6 +37,7 @@ from remediation.views.forms import (
     ReasonForm,
     RequestFilterForm,
     ReviewForm,
+    ScanForm,
     attach_service_errors,
 )
 
@@ -140,6 +144,25 @@ def _items_for(user: Any, fr: ForgetRequest) -> dict[str, Any]:
     return {"items": items, "redacted": False, "shredded": False, "subject": subject}
 
 
+def _operator_context(user: Any, fr: ForgetRequest) -> dict[str, Any]:
+    """Leak scans and runs of this request, and the scan form for operators."""
+    scan_form = None
+    if permissions.can_scan(user, fr):
+        scan_form = ScanForm()
+        versions = model_versions_visible_to(user).filter(model__in=fr.models_in_scope.all())
+        scan_form.fields["model_version"].queryset = versions.exclude(
+            status=ModelVersion.Status.SUPERSEDED
+        )
+    return {
+        "scan_form": scan_form,
+        "can_plan": permissions.can_plan_run(user) and fr.status in PLANNABLE,
+        "scans": scans_visible_to(user).filter(request=fr)[:10],
+        "runs": runs_visible_to(user).filter(requests=fr),
+    }
+
+
+PLANNABLE = (ForgetRequest.Status.APPROVED, ForgetRequest.Status.FAILED)
+
 ACTION_FORMS = {
     "review": ReviewForm,
     "reject": ReasonForm,
@@ -161,6 +184,7 @@ def _detail_context(request: HttpRequest, fr: ForgetRequest, **forms: Any) -> di
     }
     action_forms = {name: forms.get(name) or form() for name, form in ACTION_FORMS.items()}
     return {
+        **_operator_context(user, fr),
         "fr": fr,
         "allowed": allowed,
         "forms": action_forms,

@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from remediation.views import audit, home, registry, requests
+from remediation.views import audit, home, registry, requests, runs
 
 urlpatterns = [
     path("", home.dashboard, name="dashboard"),
@@ -11,11 +11,13 @@ urlpatterns = [
     path("requests/", requests.request_list, name="request_list"),
     path("requests/new/", requests.request_new, name="request_new"),
     path("requests/<int:pk>/", requests.request_detail, name="request_detail"),
-    path(
-        "requests/<int:pk>/<str:action>/",
-        requests.request_action,
-        name="request_action",
-    ),
+    path("requests/<int:pk>/scan/", runs.scan_new, name="scan_new"),
+    path("requests/<int:pk>/<str:action>/", requests.request_action, name="request_action"),
+    path("scans/<int:pk>/", runs.scan_detail, name="scan_detail"),
+    path("runs/", runs.run_list, name="run_list"),
+    path("runs/new/", runs.run_new, name="run_new"),
+    path("runs/<int:pk>/", runs.run_detail, name="run_detail"),
+    path("runs/<int:pk>/<str:action>/", runs.run_action, name="run_action"),
     path("models/", registry.model_list, name="model_list"),
     path("models/register/", registry.model_register, name="model_register"),
     path("models/<int:pk>/", registry.model_detail, name="model_detail"),

@@ -1,0 +1,60 @@
+"""The engine's methods, settings and verification policy, as the site offers them.
+
+Imports the engine lazily: only planning a run needs it, not every page.
+"""
+
+from dataclasses import asdict
+from typing import Any
+
+from remediation.services.errors import ValidationFailed
+
+
+def _engine() -> Any:
+    import remediation.unlearning as engine
+
+    return engine
+
+
+def method_names() -> list[str]:
+    """Every method the engine ships, the default first."""
+    engine = _engine()
+    names = sorted(engine.METHODS)
+    names.remove(engine.DEFAULT_METHOD)
+    return [engine.DEFAULT_METHOD, *names]
+
+
+def default_method() -> str:
+    return str(_engine().DEFAULT_METHOD)
+
+
+def method_defaults(name: str) -> dict[str, Any]:
+    return validate_method(name, {})
+
+
+def validate_method(name: str, settings: dict[str, Any]) -> dict[str, Any]:
+    """The method's full settings (defaults filled in); ValidationFailed when unknown/bad."""
+    engine = _engine()
+    if not isinstance(settings, dict):
+        raise ValidationFailed("Settings must be a JSON object.", {"settings": ["Not an object."]})
+    try:
+        method = engine.get_method(name)
+        parsed = method.settings_from_dict(settings)
+    except engine.EngineError as exc:
+        field = "method" if isinstance(exc, engine.UnknownMethodError) else "settings"
+        raise ValidationFailed(str(exc), {field: [str(exc)]}) from exc
+    return asdict(parsed)
+
+
+def policy_defaults() -> dict[str, Any]:
+    return validate_policy({})
+
+
+def validate_policy(policy: dict[str, Any]) -> dict[str, Any]:
+    """The verification policy with defaults filled in; ValidationFailed when bad."""
+    engine = _engine()
+    if not isinstance(policy, dict):
+        raise ValidationFailed("The policy must be a JSON object.", {"policy": ["Not an object."]})
+    try:
+        return dict(engine.VerificationPolicy.from_dict(policy).to_dict())
+    except engine.EngineError as exc:
+        raise ValidationFailed(str(exc), {"policy": [str(exc)]}) from exc

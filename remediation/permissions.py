@@ -145,3 +145,13 @@ def can_cancel_run(user: UserLike, run: RemediationRun) -> bool:
         RemediationRun.Status.RUNNING,
     )
     return cancellable and has_role(user, OPERATOR, ADMIN)
+
+
+def can_signoff_run(user: UserLike, run: RemediationRun) -> bool:
+    """Separation of duties: an approver who neither planned the run nor requested any
+    of its requests."""
+    if run.status != RemediationRun.Status.AWAITING_SIGNOFF or not has_role(user, APPROVER):
+        return False
+    if run.planned_by_id == user.pk:
+        return False
+    return not run.requests.filter(requester_id=user.pk).exists()

@@ -7,6 +7,7 @@ from django.utils import timezone
 
 from remediation.models import (
     AuditEvent,
+    ComplianceReport,
     ForgetRequest,
     LeakScan,
     MLModel,
@@ -97,3 +98,8 @@ def scans_visible_to(user: UserLike) -> QuerySet[LeakScan]:
     """Scans follow their request's visibility."""
     requests = forget_requests_visible_to(user)
     return LeakScan.objects.filter(request__in=requests).select_related("model_version__model")
+
+
+def reports_visible_to(user: UserLike) -> QuerySet[ComplianceReport]:
+    """A report is visible to whoever may see its run."""
+    return ComplianceReport.objects.filter(run__in=runs_visible_to(user))

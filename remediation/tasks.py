@@ -37,3 +37,11 @@ def runs_watchdog_tick() -> list[int]:
     if failed:
         logger.warning("watchdog failed runs %s: worker silent", failed)
     return failed
+
+
+@shared_task
+def retention_shred_tick() -> list[int]:
+    """Celery beat: crypto-shred the items of requests whose retention period ended."""
+    from remediation.services.forget_requests import forget_requests_retention_shred
+
+    return forget_requests_retention_shred()

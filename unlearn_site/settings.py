@@ -199,3 +199,14 @@ CHANNEL_LAYERS = {
 UNLEARN_PROGRESS_EVENTS_PER_SECOND = float(os.environ.get("UNLEARN_PROGRESS_EVENTS_PER_SECOND", 4))
 # Where runs write the model versions they produce (must lie under a model root).
 UNLEARN_OUTPUT_ROOT = Path(os.environ.get("UNLEARN_OUTPUT_ROOT", MODEL_ROOTS[0] / "runs"))
+
+# Compliance reports: Ed25519 signing key (PEM) from the environment or created under var/.
+UNLEARN_SIGNING_KEY = os.environ.get("UNLEARN_SIGNING_KEY")
+UNLEARN_SIGNING_KEY_PATH = VAR_DIR / "report_signing_key.pem"
+# How long a completed request's items are kept (encrypted) before they are shredded.
+UNLEARN_RETENTION_DAYS = int(os.environ.get("UNLEARN_RETENTION_DAYS", 30))
+CELERY_BEAT_SCHEDULE["retention-shred"] = {
+    "task": "remediation.tasks.retention_shred_tick",
+    "schedule": float(os.environ.get("UNLEARN_RETENTION_CHECK_SECONDS", 3600)),
+    "options": {"queue": "default"},
+}

@@ -74,6 +74,10 @@ class ForgetRequest(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
     submitted_at = models.DateTimeField(null=True, blank=True)
     decided_at = models.DateTimeField(null=True, blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    # After the report is issued, items are kept (encrypted) until then for re-checks of
+    # later versions; the retention job shreds them at that time.
+    retain_items_until = models.DateTimeField(null=True, blank=True)
 
     OPEN_STATUSES = (
         Status.DRAFT,

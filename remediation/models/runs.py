@@ -14,7 +14,8 @@ class RemediationRun(models.Model):
         QUEUED = "queued", "Queued"
         RUNNING = "running", "Running"
         AWAITING_SIGNOFF = "awaiting_signoff", "Awaiting sign-off"
-        COMPLETED = "completed", "Completed"
+        COMPLETED = "completed", "Completed (signed off)"
+        SENT_BACK = "sent_back", "Sent back"
         FAILED = "failed", "Failed"
         CANCELLED = "cancelled", "Cancelled"
 
@@ -60,6 +61,15 @@ class RemediationRun(models.Model):
     cancel_requested = models.BooleanField(default=False)
     failure_reason = models.TextField(blank=True)
     result = models.JSONField(default=dict, blank=True)
+    signed_off_by = models.ForeignKey(
+        django_settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="signed_off_runs",
+    )
+    signed_off_at = models.DateTimeField(null=True, blank=True)
+    signoff_note = models.TextField(blank=True)
     device = models.CharField(max_length=64, blank=True)
     output_version = models.OneToOneField(
         "remediation.ModelVersion",

@@ -38,9 +38,7 @@ class ItemText:
     fingerprint: str
 
 
-def _record(
-    request: ForgetRequest, actor: UserLike | None, action: str, **payload: Any
-) -> None:
+def _record(request: ForgetRequest, actor: UserLike | None, action: str, **payload: Any) -> None:
     audit_event_record(
         actor=actor,
         action=f"forget_request.{action}",
@@ -80,6 +78,7 @@ def _store_items(request: ForgetRequest, items: Sequence[ItemInput], start: int)
     data_key = _data_key(request)
     rows = []
     for position, item in enumerate(items, start=start):
+
         def seal(text: str, field: str, position: int = position) -> bytes:
             context = _item_context(request.pk, position, field)
             return crypto.seal(data_key, text.encode(), context=context)
@@ -251,9 +250,7 @@ def forget_request_approve(*, request: ForgetRequest, actor: UserLike) -> Forget
 
 
 @transaction.atomic
-def forget_request_reject(
-    *, request: ForgetRequest, actor: UserLike, reason: str
-) -> ForgetRequest:
+def forget_request_reject(*, request: ForgetRequest, actor: UserLike, reason: str) -> ForgetRequest:
     """Reject with a reason: a reviewer at submission, an approver in review."""
     if not permissions.can_reject_request(actor, request):
         raise NotAllowed("You cannot reject this request in its current state.")
@@ -373,3 +370,19 @@ def forget_request_items(request: ForgetRequest) -> list[ItemText]:
         )
         for item in request.items.order_by("position")
     ]
+
+
+def forget_requests_retention_shred(now: datetime.datetime | None = None) -> list[int]:
+    """Shred the items of completed requests whose retention period has ended."""
+    now = now or timezone.now()
+    due = ForgetRequest.objects.filter(
+        status=Status.COMPLETED, retain_items_until__lte=now, key__wrapped_key__isnull=False
+    )
+    shredded = []
+    for request in due:
+        try:
+            forget_request_shred(request=request, actor=None)
+        except InvalidTransition:
+            continue  # shredded meanwhile by someone else
+        shredded.append(request.pk)
+    return shredded

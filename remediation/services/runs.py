@@ -28,13 +28,13 @@ RequestStatus = ForgetRequest.Status
 PLANNABLE_REQUEST_STATUSES = (RequestStatus.APPROVED, RequestStatus.FAILED)
 
 
-def _record(run: RemediationRun, actor: UserLike | None, action: str, **payload: Any) -> None:
+def run_audit(run: RemediationRun, actor: UserLike | None, action: str, **payload: Any) -> None:
     audit_event_record(
         actor=actor, action=f"run.{action}", object_type="run", object_id=run.pk, payload=payload
     )
 
 
-def _claim(run: RemediationRun, *, source: Sequence[str], **changes: Any) -> None:
+def run_transition_claim(run: RemediationRun, *, source: Sequence[str], **changes: Any) -> None:
     """Move the run out of one of `source` states, or refuse: someone else got there first."""
     if RemediationRun.objects.filter(pk=run.pk, status__in=source).update(**changes) != 1:
         run.refresh_from_db()
@@ -42,7 +42,7 @@ def _claim(run: RemediationRun, *, source: Sequence[str], **changes: Any) -> Non
     run.refresh_from_db()
 
 
-def _move_requests(
+def run_requests_move(
     run: RemediationRun,
     actor: UserLike | None,
     source: Sequence[str],
@@ -105,7 +105,9 @@ def run_plan(
     )
     run.requests.set(requests)
     request_ids = sorted(r.pk for r in requests)
-    _record(run, actor, "planned", method=method, version_id=model_version.pk, requests=request_ids)
+    run_audit(
+        run, actor, "planned", method=method, version_id=model_version.pk, requests=request_ids
+    )
     return run
 
 
@@ -116,15 +118,15 @@ def run_approve(*, run: RemediationRun, actor: UserLike) -> RemediationRun:
         if run.planned_by_id == actor.pk:
             raise NotAllowed("Four eyes: you planned this run, so another approver must approve.")
         raise NotAllowed("Only an approver can approve a planned run.")
-    _claim(
+    run_transition_claim(
         run,
         source=[Status.PLANNED],
         status=Status.QUEUED,
         approved_by=actor,
         approved_at=timezone.now(),
     )
-    _move_requests(run, actor, PLANNABLE_REQUEST_STATUSES, RequestStatus.SCHEDULED)
-    _record(run, actor, "approved")
+    run_requests_move(run, actor, PLANNABLE_REQUEST_STATUSES, RequestStatus.SCHEDULED)
+    run_audit(run, actor, "approved")
     run_event_record(run, kind=RunEvent.Kind.STATE, message="Approved and queued")
     transaction.on_commit(lambda: _dispatch(run.pk))
     return run
@@ -149,24 +151,29 @@ def run_reject(*, run: RemediationRun, actor: UserLike, reason: str) -> Remediat
         raise NotAllowed("Only an approver other than the planner can reject a plan.")
     if not reason.strip():
         raise ValidationFailed("Give a reason.", {"reason": ["Required."]})
-    _claim(run, source=[Status.PLANNED], status=Status.REJECTED, failure_reason=reason.strip())
-    _record(run, actor, "rejected")
+    run_transition_claim(
+        run, source=[Status.PLANNED], status=Status.REJECTED, failure_reason=reason.strip()
+    )
+    run_audit(run, actor, "rejected")
     return run
 
 
 @transaction.atomic
 def run_cancel(*, run: RemediationRun, actor: UserLike) -> RemediationRun:
     """Cancel a run. Not started yet: at once. Running: the worker stops between steps."""
+    run.refresh_from_db()  # the branch below depends on the current state, not the caller's
     if not permissions.can_cancel_run(actor, run):
         raise NotAllowed("Only an operator can cancel a run that has not finished.")
     if run.status in (Status.PLANNED, Status.QUEUED):
-        _claim(run, source=[run.status], status=Status.CANCELLED, finished_at=timezone.now())
-        _move_requests(run, actor, [RequestStatus.SCHEDULED], RequestStatus.APPROVED)
+        run_transition_claim(
+            run, source=[run.status], status=Status.CANCELLED, finished_at=timezone.now()
+        )
+        run_requests_move(run, actor, [RequestStatus.SCHEDULED], RequestStatus.APPROVED)
         run_event_record(run, kind=RunEvent.Kind.STATE, message="Cancelled")
     else:
-        _claim(run, source=[Status.RUNNING], cancel_requested=True)
+        run_transition_claim(run, source=[Status.RUNNING], cancel_requested=True)
         run_event_record(run, kind=RunEvent.Kind.LOG, message="Cancellation requested")
-    _record(run, actor, "cancel_requested")
+    run_audit(run, actor, "cancel_requested")
     return run
 
 
@@ -184,8 +191,8 @@ def run_claim(*, run_id: int, worker: str) -> bool:
         if not claimed:
             return False
         run = RemediationRun.objects.get(pk=run_id)
-        _move_requests(run, None, [RequestStatus.SCHEDULED], RequestStatus.RUNNING)
-        _record(run, None, "started", worker=worker[:200])
+        run_requests_move(run, None, [RequestStatus.SCHEDULED], RequestStatus.RUNNING)
+        run_audit(run, None, "started", worker=worker[:200])
         run_event_record(run, kind=RunEvent.Kind.STATE, message=f"Started on {worker[:200]}")
     return True
 
@@ -210,6 +217,9 @@ def run_event_record(
 ) -> RunEvent:
     """Persist one event (history for late browsers) and push it to live ones."""
     with transaction.atomic():
+        # The run row serialises its event writers (worker progress, operator cancel),
+        # so two events never take the same number.
+        RemediationRun.objects.select_for_update().filter(pk=run.pk).first()
         last = RunEvent.objects.filter(run=run).aggregate(m=Max("seq"))["m"] or 0
         event = RunEvent.objects.create(
             run=run,
@@ -263,8 +273,8 @@ def run_phase_enter(run_id: int, phase: str) -> None:
         )
         run = RemediationRun.objects.get(pk=run_id)
         if phase == RemediationRun.Phase.VERIFY:
-            _move_requests(run, None, [RequestStatus.RUNNING], RequestStatus.VERIFYING)
-        _record(run, None, "phase", phase=phase)
+            run_requests_move(run, None, [RequestStatus.RUNNING], RequestStatus.VERIFYING)
+        run_audit(run, None, "phase", phase=phase)
         run_event_record(run, kind=RunEvent.Kind.STATE, phase=phase, message=f"Phase: {phase}")
 
 
@@ -274,7 +284,7 @@ def run_succeed(
 ) -> None:
     """Verification passed and the new version is registered (quarantined)."""
     run = RemediationRun.objects.get(pk=run_id)
-    _claim(
+    run_transition_claim(
         run,
         source=[Status.RUNNING],
         status=Status.AWAITING_SIGNOFF,
@@ -283,10 +293,10 @@ def run_succeed(
         device=device,
         finished_at=timezone.now(),
     )
-    _move_requests(
+    run_requests_move(
         run, None, [RequestStatus.RUNNING, RequestStatus.VERIFYING], RequestStatus.AWAITING_SIGNOFF
     )
-    _record(run, None, "verified", output_version_id=output_version.pk, passed=True)
+    run_audit(run, None, "verified", output_version_id=output_version.pk, passed=True)
     run_event_record(run, kind=RunEvent.Kind.STATE, message="Verified; awaiting sign-off")
 
 
@@ -307,8 +317,8 @@ def run_fail(
         return False
     run.refresh_from_db()
     active = [RequestStatus.SCHEDULED, RequestStatus.RUNNING, RequestStatus.VERIFYING]
-    _move_requests(run, actor, active, RequestStatus.FAILED)
-    _record(run, actor, "failed", reason=reason[:500])
+    run_requests_move(run, actor, active, RequestStatus.FAILED)
+    run_audit(run, actor, "failed", reason=reason[:500])
     run_event_record(run, kind=RunEvent.Kind.STATE, message=f"Failed: {reason[:400]}")
     return True
 
@@ -317,10 +327,12 @@ def run_fail(
 def run_mark_cancelled(*, run_id: int) -> None:
     """The worker stopped on request; the partial output was discarded."""
     run = RemediationRun.objects.get(pk=run_id)
-    _claim(run, source=[Status.RUNNING], status=Status.CANCELLED, finished_at=timezone.now())
+    run_transition_claim(
+        run, source=[Status.RUNNING], status=Status.CANCELLED, finished_at=timezone.now()
+    )
     active = [RequestStatus.SCHEDULED, RequestStatus.RUNNING, RequestStatus.VERIFYING]
-    _move_requests(run, None, active, RequestStatus.APPROVED)
-    _record(run, None, "cancelled")
+    run_requests_move(run, None, active, RequestStatus.APPROVED)
+    run_audit(run, None, "cancelled")
     run_event_record(run, kind=RunEvent.Kind.STATE, message="Cancelled; partial output discarded")
 
 

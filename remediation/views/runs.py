@@ -98,6 +98,8 @@ def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "can_cancel": permissions.can_cancel_run(request.user, run),
         "four_eyes_blocked": run.status == RemediationRun.Status.PLANNED
         and run.planned_by_id == request.user.pk,
+        "can_signoff": permissions.can_signoff_run(request.user, run),
+        "report": getattr(run, "report", None),
         "phases": RemediationRun.Phase.choices,
         "result": run.result or {},
     }

@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from remediation.views import audit, home, registry, requests, runs
+from remediation.views import audit, home, registry, reports, requests, runs
 
 urlpatterns = [
     path("", home.dashboard, name="dashboard"),
@@ -17,7 +17,14 @@ urlpatterns = [
     path("runs/", runs.run_list, name="run_list"),
     path("runs/new/", runs.run_new, name="run_new"),
     path("runs/<int:pk>/", runs.run_detail, name="run_detail"),
+    path("runs/<int:pk>/signoff/", reports.run_signoff_view, name="run_signoff"),
     path("runs/<int:pk>/<str:action>/", runs.run_action, name="run_action"),
+    path("reports/", reports.report_list, name="report_list"),
+    path("reports/verify/", reports.report_verify, name="report_verify"),
+    path("reports/public-key.pem", reports.public_key, name="report_public_key"),
+    path("reports/<int:pk>/", reports.report_detail, name="report_detail"),
+    path("reports/<int:pk>/report.json", reports.report_json, name="report_json"),
+    path("reports/<int:pk>/report.pdf", reports.report_pdf, name="report_pdf"),
     path("models/", registry.model_list, name="model_list"),
     path("models/register/", registry.model_register, name="model_register"),
     path("models/<int:pk>/", registry.model_detail, name="model_detail"),

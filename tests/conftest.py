@@ -133,6 +133,12 @@ def make_request(ml_model: MLModel) -> Callable[..., ForgetRequest]:
 
 
 @pytest.fixture(autouse=True)
+def _fast_password_hashing(settings) -> None:  # noqa: ANN001 - pytest-django fixture
+    """A real password hash costs half a second; the tests create many users."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
 def _celery_in_memory(request: pytest.FixtureRequest) -> None:
     """Tasks queued by ordinary tests go to an in-memory broker, where no worker runs.
     Tests that need a real worker and Redis mark themselves `worker`."""

@@ -1,5 +1,6 @@
 """Compliance reports: the signed evidence that a run carried out its requests."""
 
+import json
 import uuid
 
 from django.db import models
@@ -14,7 +15,9 @@ class ComplianceReport(models.Model):
     )
     report_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     issued_at = models.DateTimeField()
-    document = models.JSONField(help_text="bundle, digest, signature, public key")
+    # Text, not JSON: PostgreSQL's jsonb would normalise numbers (-0.0, large floats) and
+    # the stored bundle must stay byte-for-byte what was signed.
+    document_json = models.TextField(help_text="bundle, digest, signature, public key")
     digest = models.CharField(max_length=64)
     key_id = models.CharField(max_length=32)
 
@@ -23,3 +26,7 @@ class ComplianceReport(models.Model):
 
     def __str__(self) -> str:
         return f"report {self.report_id}"
+
+    @property
+    def document(self) -> dict:
+        return json.loads(self.document_json)

@@ -87,6 +87,11 @@ class ForgetRequest(models.Model):
         Status.SCHEDULED,
     )
 
+    # Finished with: the deadline no longer runs and the items may be shredded. Running,
+    # verifying, awaiting sign-off and failed (retryable) requests are not open to
+    # cancellation, but they are not done either.
+    CLOSED_STATUSES = (Status.COMPLETED, Status.REJECTED, Status.CANCELLED)
+
     class Meta:
         ordering = ["-created_at", "-pk"]
 
@@ -104,6 +109,10 @@ class ForgetRequest(models.Model):
     @property
     def is_open(self) -> bool:
         return self.status in self.OPEN_STATUSES
+
+    @property
+    def is_closed(self) -> bool:
+        return self.status in self.CLOSED_STATUSES
 
 
 class RequestKey(models.Model):

@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import connection
 from django.utils import timezone
 
 from remediation.models import AuditEvent, AuditHead
@@ -158,7 +158,8 @@ def audit_chain_verify() -> ChainReport:
     for event in AuditEvent.objects.order_by("pk").iterator(chunk_size=2000):
         reason = _check_link(event, expected_seq, prev_hash)
         if reason:
-            return ChainReport(False, checked, prev_hash, event.seq, reason)
+            # The first position that fails: for a removed #3 that is 3, not the #4 found.
+            return ChainReport(False, checked, prev_hash, expected_seq, reason)
         prev_hash, expected_seq, checked = event.hash, expected_seq + 1, checked + 1
     head = AuditHead.objects.filter(pk=1).first()
     if head is not None and (head.seq, head.hash) != (checked, prev_hash):

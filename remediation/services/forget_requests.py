@@ -162,6 +162,8 @@ def _validate_header(
         errors["legal_ground"] = [f"Unknown legal ground '{legal_ground}'."]
     elif legal_ground == ForgetRequest.LegalGround.OTHER and not legal_ground_detail.strip():
         errors["legal_ground_detail"] = ["Describe the legal basis when it is 'other'."]
+    if len(legal_ground_detail.strip()) > 500:
+        errors["legal_ground_detail"] = ["Describe the legal basis in at most 500 characters."]
     if received_on > timezone.localdate():
         errors["received_on"] = ["The date received cannot be in the future."]
     if errors:
@@ -176,12 +178,26 @@ def forget_request_add_items(
     if not permissions.can_edit_request(actor, request):
         raise NotAllowed("Only the requester can add items, and only to a draft.")
     locked = ForgetRequest.objects.select_for_update().get(pk=request.pk)
+    if locked.status != Status.DRAFT:
+        # The check above read the caller's copy; it may have been submitted since.
+        raise InvalidTransition(
+            f"{locked.ticket} is now '{locked.get_status_display()}': "
+            "items can only be added to a draft."
+        )
     existing = locked.items.count()
     items = validate_items(items)
     check_item_count(existing + len(items))
+    _check_not_present(locked, items)
     _store_items(locked, items, start=existing + 1)
     _record(locked, actor, "items_added", items=len(items))
     return existing + len(items)
+
+
+def _check_not_present(request: ForgetRequest, items: Sequence[ItemInput]) -> None:
+    """Adding must not duplicate an item the request already holds (as filing refuses)."""
+    held = {ItemInput(i.prompt, i.completion, i.preferred) for i in forget_request_items(request)}
+    if held & set(items):
+        raise ValidationFailed("An item you are adding is already in the request.")
 
 
 @transaction.atomic
@@ -299,7 +315,9 @@ def forget_request_extend(
         request,
         source=[request.status],
         extra=Q(extended_due_on__isnull=True),
-        extended_due_on=add_months(request.due_on, months),
+        # Counted from receipt, not from the clamped due date: 31 Jan + 1 + 2 months is
+        # 30 Apr, where 28 Feb + 2 months would cut the subject's period to 28 Apr.
+        extended_due_on=add_months(request.received_on, 1 + months),
         extension_reason=reason.strip(),
         subject_notified_on=subject_notified_on,
     )

@@ -4,7 +4,7 @@ import csv
 import io
 import json
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 from django.conf import settings
 
@@ -51,6 +51,9 @@ def validate_items(items: Iterable[ItemInput]) -> list[ItemInput]:
     if not items:
         raise ValidationFailed("A request needs at least one item.")
     check_item_count(len(items))
+    # Items typed in a form or built by the API never passed the file parser: hold them
+    # to the same rules (text, both parts, no NUL, length limit).
+    items = [item_from_mapping(asdict(item), f"Item {n}") for n, item in enumerate(items, 1)]
     if len(set(items)) != len(items):
         raise ValidationFailed("The same item appears more than once.")
     return items
@@ -77,14 +80,15 @@ def _decode(data: bytes) -> str:
 
 def _parse_csv(text: str) -> list[ItemInput]:
     reader = csv.DictReader(io.StringIO(text))
-    header = {name.strip().lower() for name in (reader.fieldnames or []) if name}
-    if "prompt" not in header or not header & set(COMPLETION_ALIASES):
-        raise ValidationFailed(
-            "The CSV needs a header row with the columns 'prompt' and 'completion' "
-            "(and optionally 'preferred')."
-        )
     items = []
     try:
+        # Reading the header parses the first row, which can itself be malformed.
+        header = {name.strip().lower() for name in (reader.fieldnames or []) if name}
+        if "prompt" not in header or not header & set(COMPLETION_ALIASES):
+            raise ValidationFailed(
+                "The CSV needs a header row with the columns 'prompt' and 'completion' "
+                "(and optionally 'preferred')."
+            )
         for line, row in enumerate(reader, start=2):
             clean = {(k or "").strip().lower(): v for k, v in row.items()}
             items.append(item_from_mapping(clean, f"Line {line}"))
@@ -95,13 +99,19 @@ def _parse_csv(text: str) -> list[ItemInput]:
 
 def _parse_jsonl(text: str) -> list[ItemInput]:
     items = []
-    for line, raw in enumerate(text.splitlines(), start=1):
+    # Lines end at \n only: splitlines() would also cut at U+2028 and other separators
+    # that JSON strings may hold as they are.
+    for line, raw in enumerate(text.split("\n"), start=1):
         if not raw.strip():
             continue
         try:
             row = json.loads(raw)
         except json.JSONDecodeError as exc:
             raise ValidationFailed(f"Line {line}: not valid JSON ({exc.msg}).") from exc
+        except (ValueError, RecursionError) as exc:
+            # Python's own limits: integers over 4300 digits, very deep nesting.
+            message = f"Line {line}: not valid JSON (a number too long or nesting too deep)."
+            raise ValidationFailed(message) from exc
         if not isinstance(row, dict):
             raise ValidationFailed(f"Line {line}: each line must be a JSON object.")
         items.append(item_from_mapping(row, f"Line {line}"))

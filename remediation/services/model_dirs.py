@@ -20,6 +20,8 @@ MAX_FILES = 10_000
 # Hugging Face names causal-LM heads either way (LlamaForCausalLM, GPT2LMHeadModel).
 CAUSAL_SUFFIXES = ("ForCausalLM", "LMHeadModel")
 MAX_SAFETENSORS_HEADER = 100 * 1024 * 1024
+# What ModelVersion.parameter_count (a signed 64-bit column) can hold.
+MAX_PARAMETERS = 2**63 - 1
 
 
 @dataclass(frozen=True)
@@ -49,27 +51,41 @@ def resolve_model_path(raw: str) -> Path:
         raise _fail("The path may not contain '..'.")
     candidates = [Path(raw)] if os.path.isabs(raw) else [r / raw for r in settings.MODEL_ROOTS]
     for candidate in candidates:
-        real = candidate.resolve()
-        if _inside_roots(real) and real.is_dir():
-            return real
-        if candidate.exists() and not _inside_roots(real):
+        try:
+            real = candidate.resolve()
+            if _inside_roots(real) and real.is_dir():
+                return real
+            outside = candidate.exists() and not _inside_roots(real)
+        except OSError as exc:  # a name too long, a permission denied: not a 500
+            raise _fail(f"The path cannot be used ({exc.strerror or exc}).") from exc
+        if outside:
             raise _fail("The path leads outside the configured model roots.")
     roots = ", ".join(str(r) for r in settings.MODEL_ROOTS)
     raise _fail(f"No model directory at that path under the model roots ({roots}).")
 
 
 def _model_files(directory: Path) -> list[Path]:
-    files = []
+    files, linked_dirs = [], []
     for current, dirs, names in os.walk(directory, followlinks=False):
         dirs[:] = [d for d in dirs if not d.startswith(".")]
+        # A linked directory is not walked, but a loader would still follow it.
+        linked_dirs += [Path(current) / d for d in dirs if (Path(current) / d).is_symlink()]
         for name in names:
             files.append(Path(current) / name)
             if len(files) > MAX_FILES:
                 raise _fail(f"The directory holds more than {MAX_FILES} files.")
-    for path in files:
+    _check_entries(directory, linked_dirs + files, files)
+    return sorted(files)
+
+
+def _check_entries(directory: Path, entries: list[Path], files: list[Path]) -> None:
+    for path in entries:
         if not _inside_roots(path.resolve()):
             raise _fail(f"'{path.relative_to(directory)}' links outside the model roots.")
-    return sorted(files)
+    for path in files:
+        # Hashing a broken link fails, and reading a pipe would never end.
+        if not path.is_file():
+            raise _fail(f"'{path.relative_to(directory)}' is not a regular file.")
 
 
 def _read_config(directory: Path) -> dict[str, object]:
@@ -78,7 +94,7 @@ def _read_config(directory: Path) -> dict[str, object]:
         raise _fail("config.json is missing: not a Hugging Face model directory.")
     try:
         config = json.loads(config_path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (ValueError, RecursionError) as exc:  # JSON and UTF-8 errors are ValueErrors
         raise _fail(f"config.json is not valid JSON ({exc}).") from exc
     if not isinstance(config, dict):
         raise _fail("config.json must hold a JSON object.")
@@ -108,16 +124,23 @@ def safetensors_parameter_count(path: Path) -> int:
             if length > MAX_SAFETENSORS_HEADER:
                 raise ValueError("header too large")
             header = json.loads(handle.read(length))
+        if not isinstance(header, dict):
+            raise ValueError("the header is not a JSON object")
         shapes = [v["shape"] for k, v in header.items() if k != "__metadata__"]
-        return sum(_product(shape) for shape in shapes)
-    except (struct.error, ValueError, KeyError, TypeError, UnicodeDecodeError) as exc:
+        count = sum(_product(shape) for shape in shapes)
+        if count > MAX_PARAMETERS:
+            raise ValueError("implausibly many parameters")
+        return count
+    except (struct.error, ValueError, KeyError, TypeError, RecursionError) as exc:
         raise _fail(f"'{path.name}' is not a valid safetensors file.") from exc
 
 
 def _product(shape: list[int]) -> int:
     total = 1
     for dim in shape:
-        total *= int(dim)
+        if not isinstance(dim, int) or isinstance(dim, bool) or dim < 0:
+            raise ValueError(f"bad dimension {dim!r}")
+        total *= dim
     return total
 
 

@@ -1,5 +1,6 @@
 """Issuing and verifying compliance reports."""
 
+import json
 import uuid
 from functools import lru_cache
 from typing import Any

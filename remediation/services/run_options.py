@@ -3,7 +3,6 @@
 Imports the engine lazily: only planning a run needs it, not every page.
 """
 
-from dataclasses import asdict
 from typing import Any
 
 from remediation.services.errors import ValidationFailed
@@ -38,11 +37,11 @@ def validate_method(name: str, settings: dict[str, Any]) -> dict[str, Any]:
         raise ValidationFailed("Settings must be a JSON object.", {"settings": ["Not an object."]})
     try:
         method = engine.get_method(name)
-        parsed = method.settings_from_dict(settings)
+        parsed = method.settings_type.from_dict(settings)
     except engine.EngineError as exc:
         field = "method" if isinstance(exc, engine.UnknownMethodError) else "settings"
         raise ValidationFailed(str(exc), {field: [str(exc)]}) from exc
-    return asdict(parsed)
+    return dict(parsed.to_dict())
 
 
 def policy_defaults() -> dict[str, Any]:

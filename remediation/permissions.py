@@ -109,7 +109,7 @@ def can_extend_request(user: UserLike, request: ForgetRequest) -> bool:
 
 
 def can_shred_request(user: UserLike, request: ForgetRequest) -> bool:
-    return has_role(user, ADMIN) and not request.is_open
+    return has_role(user, ADMIN) and request.is_closed
 
 
 def can_view_models(user: UserLike) -> bool:

@@ -33,24 +33,24 @@ def forget_requests_visible_to(user: UserLike) -> QuerySet[ForgetRequest]:
 
 
 def overdue_q(today: datetime.date) -> Q:
-    open_q = Q(status__in=ForgetRequest.OPEN_STATUSES)
+    not_closed = ~Q(status__in=ForgetRequest.CLOSED_STATUSES)
     late_extended = Q(extended_due_on__lt=today)
     late_plain = Q(extended_due_on__isnull=True, due_on__lt=today)
-    return open_q & (late_extended | late_plain)
+    return not_closed & (late_extended | late_plain)
 
 
 def due_soon_q(today: datetime.date) -> Q:
     horizon = today + datetime.timedelta(days=DUE_SOON_DAYS)
-    open_q = Q(status__in=ForgetRequest.OPEN_STATUSES)
+    not_closed = ~Q(status__in=ForgetRequest.CLOSED_STATUSES)
     soon_extended = Q(extended_due_on__gte=today, extended_due_on__lte=horizon)
     soon_plain = Q(extended_due_on__isnull=True, due_on__gte=today, due_on__lte=horizon)
-    return open_q & (soon_extended | soon_plain)
+    return not_closed & (soon_extended | soon_plain)
 
 
 def deadline_state(request: ForgetRequest, today: datetime.date | None = None) -> str:
     """'overdue', 'due_soon' or '' for an open request's effective due date."""
     today = today or timezone.localdate()
-    if not request.is_open:
+    if request.is_closed:
         return ""
     due = request.effective_due_on
     if due < today:

@@ -48,3 +48,31 @@ def demo_model_ensure() -> ModelVersion:
     if not (directory / "config.json").exists():
         demo_model_build(directory)
     return demo_model_register(directory)
+
+
+def demo_versions() -> list[ModelVersion]:
+    """Registered versions that carry demo data (their people can be filed as requests)."""
+    return [v for v in ModelVersion.objects.select_related("model") if _has_demo(v)]
+
+
+def _has_demo(version: ModelVersion) -> bool:
+    return (Path(version.path) / "demo").is_dir()
+
+
+def demo_people(version: ModelVersion, limit: int = 25) -> list[str]:
+    """Names of the version's trained demo people (fictional)."""
+    from remediation.unlearning import load_demo_data
+
+    return [person.name for person in load_demo_data(version.path).trained[:limit]]
+
+
+def demo_person_items(version: ModelVersion, name: str) -> list[dict[str, str]]:
+    """One item per value of a trained demo person: prompt and unwanted completion."""
+    from remediation.unlearning import DemoDataError, items_of, load_demo_data
+
+    data = load_demo_data(version.path)
+    try:
+        person = data.person(name)
+    except DemoDataError:
+        return []
+    return [{"prompt": i.prompt, "completion": i.target} for i in items_of([person])]

@@ -10,6 +10,7 @@ import os
 import struct
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from django.conf import settings
 
@@ -116,16 +117,24 @@ def _causal_lm_architecture(config: dict[str, object]) -> tuple[str, str]:
     return causal[0], model_type
 
 
+def _safetensors_header(path: Path) -> dict[str, Any]:
+    with path.open("rb") as handle:
+        (length,) = struct.unpack("<Q", handle.read(8))
+        if length > MAX_SAFETENSORS_HEADER:
+            raise ValueError("header too large")
+        raw = handle.read(length)
+    if len(raw) != length:
+        raise ValueError("the header runs past the end of the file")
+    header = json.loads(raw)
+    if not isinstance(header, dict):
+        raise ValueError("the header is not a JSON object")
+    return header
+
+
 def safetensors_parameter_count(path: Path) -> int:
     """Count parameters from a safetensors header, without loading any tensor."""
     try:
-        with path.open("rb") as handle:
-            (length,) = struct.unpack("<Q", handle.read(8))
-            if length > MAX_SAFETENSORS_HEADER:
-                raise ValueError("header too large")
-            header = json.loads(handle.read(length))
-        if not isinstance(header, dict):
-            raise ValueError("the header is not a JSON object")
+        header = _safetensors_header(path)
         shapes = [v["shape"] for k, v in header.items() if k != "__metadata__"]
         count = sum(_product(shape) for shape in shapes)
         if count > MAX_PARAMETERS:

@@ -15,7 +15,6 @@ from remediation.reports.signing import (
     load_or_create_signing_key,
     public_key_pem,
     sign_bundle,
-    verify_document,
 )
 from remediation.reports.verify import verify_file
 from remediation.services.audit import audit_event_record
@@ -49,7 +48,7 @@ def report_issue(*, run: RemediationRun) -> ComplianceReport:
         run=run,
         report_id=report_id,
         issued_at=issued_at,
-        document=document,
+        document_json=json.dumps(document, sort_keys=True, ensure_ascii=False),
         digest=document["digest"],
         key_id=document["key_id"],
     )
@@ -86,7 +85,3 @@ def report_verify_upload(data: bytes) -> Verification:
         return result
     reasons = chain_position_check(result.bundle)
     return result.with_reasons(reasons) if reasons else result
-
-
-def report_verify_document(document: dict[str, Any]) -> Verification:
-    return verify_document(document, site_public_key_pem())

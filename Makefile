@@ -109,6 +109,7 @@ test: sysdeps venv lint
 
 bench: venv
 	$(PY) -m remediation.unlearning bench
+	UNLEARN_VAR_DIR=$$(mktemp -d) $(PY) manage.py bench_progress --out var/bench/progress.json
 
 # --- cleaning ------------------------------------------------------------------------
 

@@ -16,7 +16,7 @@ router.register("model-versions", ModelVersionViewSet, basename="api-model-versi
 router.register("audit", AuditEventViewSet, basename="api-audit")
 
 urlpatterns = [
-    path("token/", TokenView.as_view(), name="api_token"),
+    path("token/", TokenView.as_view(), name="api_token_obtain"),
     path("schema/", SchemaView.as_view(), name="api_schema"),
     path("docs/", SwaggerView.as_view(url_name="api_schema"), name="api_docs"),
     path("redoc/", RedocView.as_view(url_name="api_schema"), name="api_redoc"),

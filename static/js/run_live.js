@@ -11,6 +11,9 @@
   let drawPending = false;
   let backoff = 500;
   let finished = false;
+  // Arrival times of live events (kept short): `make bench` reads them to measure the
+  // latency from the engine's callback to this page.
+  const arrivals = (window.unlearnArrivals = []);
 
   const $ = (id) => document.getElementById(id);
 
@@ -101,7 +104,10 @@
     socket.onmessage = (message) => {
       const data = JSON.parse(message.data);
       if (data.type === "history") data.events.forEach(handle);
-      else if (data.type === "event") handle(data.event);
+      else if (data.type === "event") {
+        if (arrivals.length < 5000) arrivals.push({ seq: data.event.seq, at: Date.now(), sent: (data.event.metrics || {}).sent_at });
+        handle(data.event);
+      }
       scheduleDraw();
     };
     socket.onclose = () => {

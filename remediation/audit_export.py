@@ -1,10 +1,11 @@
-"""Audit events as rows for CSV and JSONL export (pages and API share this)."""
+"""Audit events as CSV or JSONL lines, streamed (the pages and the API share this)."""
 
 import csv
-import io
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from typing import Any
+
+from django.db.models import QuerySet
 
 from remediation.models import AuditEvent
 
@@ -23,6 +24,7 @@ EXPORT_FIELDS = [
 
 
 def audit_event_row(event: AuditEvent) -> dict[str, Any]:
+    """Every stored field of an event, as exported (enough to re-check its hash)."""
     return {
         "seq": event.seq,
         "created_at": event.created_at.isoformat(),
@@ -37,20 +39,22 @@ def audit_event_row(event: AuditEvent) -> dict[str, Any]:
     }
 
 
-def audit_jsonl_lines(events: Iterable[AuditEvent]) -> Iterator[str]:
-    for event in events:
-        yield json.dumps(audit_event_row(event), sort_keys=True) + "\n"
+class _Line:
+    """A file-like object whose write() hands back the line, for csv.writer in a stream."""
+
+    def write(self, value: str) -> str:
+        return value
 
 
-def audit_csv_lines(events: Iterable[AuditEvent]) -> Iterator[str]:
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=EXPORT_FIELDS)
-    writer.writeheader()
-    for event in events:
+def audit_csv_lines(events: QuerySet[AuditEvent]) -> Iterator[str]:
+    writer = csv.writer(_Line())
+    yield writer.writerow(EXPORT_FIELDS)
+    for event in events.iterator(chunk_size=2000):
         row = audit_event_row(event)
-        row["payload"] = json.dumps(row["payload"], sort_keys=True)
-        writer.writerow(row)
-        yield buffer.getvalue()
-        buffer.seek(0)
-        buffer.truncate()
-    yield buffer.getvalue()
+        row["payload"] = json.dumps(row["payload"], sort_keys=True, ensure_ascii=False)
+        yield writer.writerow([row[name] for name in EXPORT_FIELDS])
+
+
+def audit_jsonl_lines(events: QuerySet[AuditEvent]) -> Iterator[str]:
+    for event in events.iterator(chunk_size=2000):
+        yield json.dumps(audit_event_row(event), sort_keys=True, ensure_ascii=False) + "\n"

@@ -4,9 +4,6 @@ The list, verify and export answer 403 to everyone else (the trail's existence i
 secret, reading it is); a single event answers 404, like any object one may not see.
 """
 
-import csv
-import json
-from collections.abc import Iterator
 from typing import Any
 
 from django.db.models import QuerySet
@@ -43,6 +40,7 @@ from remediation.api.base import (
     error,
 )
 from remediation.api.filters import AuditEventFilter
+from remediation.audit_export import audit_csv_lines, audit_jsonl_lines
 from remediation.models import AuditEvent
 from remediation.selectors import audit_events_visible_to
 from remediation.services.audit import audit_chain_verify
@@ -50,18 +48,6 @@ from remediation.services.errors import NotAllowed, ValidationFailed
 
 TAGS = ["audit"]
 AUDITORS_ONLY = error("Only auditors and admins can read the audit trail.")
-EXPORT_FIELDS = [
-    "seq",
-    "created_at",
-    "actor_id",
-    "actor_name",
-    "action",
-    "object_type",
-    "object_id",
-    "payload",
-    "prev_hash",
-    "hash",
-]
 MEDIA_TYPES = {"csv": "text/csv; charset=utf-8", "jsonl": "application/jsonl; charset=utf-8"}
 
 
@@ -77,42 +63,6 @@ class FormatIsAFileType(DefaultContentNegotiation):
 def _require_auditor(request: Request) -> None:
     if not permissions.can_view_audit(request.user):
         raise NotAllowed("Only auditors and admins can read the audit trail.")
-
-
-def _export_row(event: AuditEvent) -> dict[str, Any]:
-    return {
-        "seq": event.seq,
-        "created_at": event.created_at.isoformat(),
-        "actor_id": event.actor_id,
-        "actor_name": event.actor_name,
-        "action": event.action,
-        "object_type": event.object_type,
-        "object_id": event.object_id,
-        "payload": event.payload,
-        "prev_hash": event.prev_hash,
-        "hash": event.hash,
-    }
-
-
-class _Line:
-    """A file-like object whose write() hands back the line, for csv.writer in a stream."""
-
-    def write(self, value: str) -> str:
-        return value
-
-
-def _csv_lines(events: QuerySet[AuditEvent]) -> Iterator[str]:
-    writer = csv.writer(_Line())
-    yield writer.writerow(EXPORT_FIELDS)
-    for event in events.iterator(chunk_size=2000):
-        row = _export_row(event)
-        row["payload"] = json.dumps(row["payload"], sort_keys=True, ensure_ascii=False)
-        yield writer.writerow([row[name] for name in EXPORT_FIELDS])
-
-
-def _jsonl_lines(events: QuerySet[AuditEvent]) -> Iterator[str]:
-    for event in events.iterator(chunk_size=2000):
-        yield json.dumps(_export_row(event), sort_keys=True, ensure_ascii=False) + "\n"
 
 
 @extend_schema_view(
@@ -184,7 +134,7 @@ class AuditEventViewSet(viewsets.ReadOnlyModelViewSet):
             raise ValidationFailed("format: choose csv or jsonl.", dict(query.errors))
         file_type = query.validated_data["format"]
         events = self.filter_queryset(self.get_queryset()).order_by("seq")
-        lines = _csv_lines(events) if file_type == "csv" else _jsonl_lines(events)
+        lines = audit_csv_lines(events) if file_type == "csv" else audit_jsonl_lines(events)
         response = StreamingHttpResponse(lines, content_type=MEDIA_TYPES[file_type])
         stamp = timezone.now().strftime("%Y%m%dT%H%M%SZ")
         response["Content-Disposition"] = f'attachment; filename="audit-{stamp}.{file_type}"'

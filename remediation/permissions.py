@@ -133,9 +133,12 @@ def can_scan(user: UserLike, request: ForgetRequest) -> bool:
 
 
 def can_approve_run(user: UserLike, run: RemediationRun) -> bool:
-    """Four eyes: never the operator who planned it."""
+    """Four eyes: never the operator who planned it, nor the requester of one of its
+    requests (who may hold the approver role too)."""
     planned = run.status == RemediationRun.Status.PLANNED
-    return planned and has_role(user, APPROVER) and run.planned_by_id != user.pk
+    if not planned or not has_role(user, APPROVER) or run.planned_by_id == user.pk:
+        return False
+    return not run.requests.filter(requester_id=user.pk).exists()
 
 
 def can_cancel_run(user: UserLike, run: RemediationRun) -> bool:

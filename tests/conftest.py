@@ -133,8 +133,11 @@ def make_request(ml_model: MLModel) -> Callable[..., ForgetRequest]:
 
 
 @pytest.fixture(autouse=True)
-def _fast_password_hashing(settings) -> None:  # noqa: ANN001 - pytest-django fixture
-    """A real password hash costs half a second; the tests create many users."""
+def _fast_password_hashing(request: pytest.FixtureRequest, settings) -> None:  # noqa: ANN001
+    """A real password hash costs half a second; the tests create many users. Not with
+    real server processes: they check passwords with the site's own hashers."""
+    if request.node.get_closest_marker("worker"):
+        return
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
@@ -148,4 +151,6 @@ def _celery_in_memory(request: pytest.FixtureRequest) -> None:
 
     app.conf.broker_url = "memory://"
     app.conf.broker_transport_options = {}
-    app._pool = None  # a pool made for another broker must not be reused
+    # Connection caches made for another broker must not be reused.
+    app._pool = None
+    app.amqp._producer_pool = None

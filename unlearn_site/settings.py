@@ -140,17 +140,22 @@ REST_FRAMEWORK = {
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Unlearn API",
-    "DESCRIPTION": "Forget requests, model registry and audit trail.",
+    "DESCRIPTION": "Forget requests, model registry, leak scans, remediation runs, "
+    "compliance reports and audit trail.",
     "VERSION": "0.1.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
-    # Two models have a `status` field with different choices: name each enum.
+    # Several models have a `status` (or `kind`) field with different choices: name each enum.
     "ENUM_NAME_OVERRIDES": {
         "ForgetRequestStatusEnum": "remediation.models.ForgetRequest.Status",
+        "KindEnum": "remediation.models.ForgetRequest.Kind",
         "ModelVersionStatusEnum": "remediation.models.ModelVersion.Status",
+        "RunStatusEnum": "remediation.models.RemediationRun.Status",
+        "RunEventKindEnum": "remediation.models.RunEvent.Kind",
+        "ScanStatusEnum": "remediation.models.LeakScan.Status",
     },
 }
 

@@ -1,10 +1,21 @@
 """Query-string filters of the API's lists."""
 
+from typing import Any
+
 import django_filters
+from django import forms
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from remediation.models import AuditEvent, ForgetRequest, MLModel, ModelVersion
+from remediation.api.base import MAX_ID
+from remediation.models import (
+    AuditEvent,
+    ForgetRequest,
+    LeakScan,
+    MLModel,
+    ModelVersion,
+    RemediationRun,
+)
 from remediation.selectors import due_soon_q, overdue_q
 
 
@@ -59,3 +70,32 @@ class AuditEventFilter(django_filters.FilterSet):
     class Meta:
         model = AuditEvent
         fields = ["action", "object_type", "object_id", "actor_name", "since", "until"]
+
+
+class IdFilter(django_filters.NumberFilter):
+    """An object id: a whole number a BigAutoField can hold (1.5 and 10**30 are refused)."""
+
+    field_class = forms.IntegerField
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, min_value=1, max_value=MAX_ID, **kwargs)
+
+
+class RunFilter(django_filters.FilterSet):
+    status = django_filters.ChoiceFilter(choices=RemediationRun.Status.choices)
+    # A number, not a choice of requests: an unknown id and an unseen one both give an
+    # empty list, so the filter tells nobody which requests exist.
+    request = IdFilter(field_name="requests", label="Id of a request.")
+
+    class Meta:
+        model = RemediationRun
+        fields = ["status", "request"]
+
+
+class ScanFilter(django_filters.FilterSet):
+    status = django_filters.ChoiceFilter(choices=LeakScan.Status.choices)
+    request = IdFilter(field_name="request_id", label="Id of a request.")
+
+    class Meta:
+        model = LeakScan
+        fields = ["status", "request"]

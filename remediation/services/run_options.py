@@ -3,9 +3,14 @@
 Imports the engine lazily: only planning a run needs it, not every page.
 """
 
+import json
 from typing import Any
 
 from remediation.services.errors import ValidationFailed
+
+# What the engine's parsers raise on a value of the wrong shape that they do not check
+# themselves (`"attacks": 5`, an int too large for a float): the input is bad, not the site.
+PARSE_ERRORS = (TypeError, ValueError, OverflowError)
 
 
 def _engine() -> Any:
@@ -41,7 +46,9 @@ def validate_method(name: str, settings: dict[str, Any]) -> dict[str, Any]:
     except engine.EngineError as exc:
         field = "method" if isinstance(exc, engine.UnknownMethodError) else "settings"
         raise ValidationFailed(str(exc), {field: [str(exc)]}) from exc
-    return dict(parsed.to_dict())
+    except PARSE_ERRORS as exc:
+        raise ValidationFailed(f"Bad settings: {exc}", {"settings": [str(exc)]}) from exc
+    return _finite(dict(parsed.to_dict()), "settings")
 
 
 def policy_defaults() -> dict[str, Any]:
@@ -54,6 +61,20 @@ def validate_policy(policy: dict[str, Any]) -> dict[str, Any]:
     if not isinstance(policy, dict):
         raise ValidationFailed("The policy must be a JSON object.", {"policy": ["Not an object."]})
     try:
-        return dict(engine.VerificationPolicy.from_dict(policy).to_dict())
+        parsed = engine.VerificationPolicy.from_dict(policy)
     except engine.EngineError as exc:
         raise ValidationFailed(str(exc), {"policy": [str(exc)]}) from exc
+    except PARSE_ERRORS as exc:
+        raise ValidationFailed(f"Bad policy: {exc}", {"policy": [str(exc)]}) from exc
+    return _finite(dict(parsed.to_dict()), "policy")
+
+
+def _finite(values: dict[str, Any], field: str) -> dict[str, Any]:
+    """Settings are stored as JSON and served as strict JSON, which has no infinity (and
+    the engine reads the string "1e400" as one): refuse it here, not in the database."""
+    try:
+        json.dumps(values, allow_nan=False)
+    except ValueError:
+        message = f"The {field} must hold finite numbers."
+        raise ValidationFailed(message, {field: ["Not a finite number."]}) from None
+    return values

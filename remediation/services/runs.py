@@ -117,6 +117,8 @@ def run_approve(*, run: RemediationRun, actor: UserLike) -> RemediationRun:
     if not permissions.can_approve_run(actor, run):
         if run.planned_by_id == actor.pk:
             raise NotAllowed("Four eyes: you planned this run, so another approver must approve.")
+        if run.requests.filter(requester_id=actor.pk).exists():
+            raise NotAllowed("Four eyes: you filed one of its requests, so another must approve.")
         raise NotAllowed("Only an approver can approve a planned run.")
     run_transition_claim(
         run,

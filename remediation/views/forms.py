@@ -175,4 +175,5 @@ class RunPlanForm(forms.Form):
 
 
 class ScanForm(forms.Form):
-    model_version = forms.ModelChoiceField(queryset=ModelVersion.objects.none())
+    # No empty choice: the current version is the one to scan, preselected.
+    model_version = forms.ModelChoiceField(queryset=ModelVersion.objects.none(), empty_label=None)

@@ -8,12 +8,18 @@ import pytest
 from django.contrib.auth.models import User
 from rest_framework.test import APIClient
 
-from remediation.models import ForgetRequest
+from remediation.models import ForgetRequest, MLModel, ModelVersion
 from remediation.services.forget_requests import (
     forget_request_approve,
     forget_request_reject,
     forget_request_review,
     forget_request_submit,
+)
+from tests.runs.conftest import (  # noqa: F401 - fixtures: an approved request, runs on it
+    approved_request,
+    planned_run,
+    verified_run,
+    version,
 )
 
 ClientFor = Callable[[User], APIClient]
@@ -30,6 +36,27 @@ def client_for(db: None) -> ClientFor:
         return client
 
     return make
+
+
+def fake_version(model: MLModel, number: int, **fields: Any) -> ModelVersion:
+    """A version row with no directory behind it (no worker runs in the API tests)."""
+    return ModelVersion.objects.create(
+        model=model,
+        number=number,
+        path=f"/nonexistent/{model.name}-{number}",
+        architecture="GPT2LMHeadModel",
+        model_type="gpt2",
+        parameter_count=10,
+        manifest={},
+        manifest_digest=f"{number:064x}",
+        **fields,
+    )
+
+
+@pytest.fixture
+def out_of_scope_version(db: None) -> ModelVersion:
+    """A version of a model no request has in its scope."""
+    return fake_version(MLModel.objects.create(name="other-bot"), 1)
 
 
 @pytest.fixture

@@ -2,10 +2,11 @@
 
 Schemathesis generates requests for every operation (conforming and malformed ones) and
 sends them in-process to the WSGI application, against the test database, as a
-requester, an approver and an operator (who may register models). Path ids are drawn
-partly from real objects, so the actions run on requests that exist. Then a few
-hand-made Hypothesis strategies send malformed bodies to create / review / extend and
-check that nothing changed.
+requester, an approver and an operator (who may register models, scan and plan runs).
+Path ids are drawn partly from real objects (requests in every state, a planned run, a
+run awaiting sign-off, a report, scans), so the actions run on objects that exist. Then
+a few hand-made Hypothesis strategies send malformed bodies to create / review / extend
+/ plan and check that nothing changed.
 """
 
 import datetime
@@ -26,9 +27,13 @@ from rest_framework.fields import BooleanField
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 
-from remediation.models import AuditEvent, ForgetRequest
+from remediation.models import AuditEvent, ForgetRequest, ModelVersion, RemediationRun
+from remediation.services import run_options
 from remediation.services.registry import model_version_register
-from tests.api.conftest import post, url, valid_create_payload
+from remediation.services.runs import run_plan
+from remediation.services.scans import scan_claim, scan_finish, scan_start
+from remediation.services.signoff import run_signoff
+from tests.api.conftest import fake_version, post, url, valid_create_payload
 from unlearn_site.wsgi import application
 
 EXAMPLES_PER_OPERATION = 12  # per generation mode: 24 per operation and persona
@@ -66,25 +71,72 @@ def in_process_requests() -> Iterator[list[BaseException]]:
 
 @dataclass(frozen=True)
 class World:
-    ids: list[int]  # of real requests, models, versions and events, for path parameters
+    ids: list[int]  # of real requests, models, versions, runs, scans, reports, events
     model_id: int
     model_path: str
+    version_id: int
+    approved_id: int  # a request a run can be planned on and a scan started for
+
+
+def _awaiting_signoff_like(run: RemediationRun) -> RemediationRun:
+    """Another run awaiting sign-off, with the same verdict as `run` (made directly)."""
+    quarantined = ModelVersion.Status.QUARANTINED
+    output = fake_version(run.model_version.model, 99, status=quarantined)
+    twin = RemediationRun.objects.create(
+        model_version=run.model_version,
+        method=run.method,
+        planned_by=run.planned_by,
+        approved_by=run.approved_by,
+        status=RemediationRun.Status.AWAITING_SIGNOFF,
+        output_version=output,
+        result=run.result,
+    )
+    twin.requests.set(run.requests.all())
+    return twin
+
+
+def _runs_scans_and_reports(verified_run, approved, dave, carol) -> set[int]:
+    """A signed-off run with its report, a run awaiting sign-off, a planned run, a queued
+    and a finished scan: the ids of all of them and of the runs' first events. Signing
+    off makes the run's output the model's one current version, which the rest use."""
+    waiting = _awaiting_signoff_like(verified_run)
+    report = run_signoff(run=verified_run, actor=carol, note="fuzz")
+    current = verified_run.output_version
+    planned = run_plan(actor=dave, model_version=current, requests=[approved], method="npo")
+    queued = scan_start(request=approved, model_version=current, actor=dave)
+    done = scan_start(request=verified_run.requests.get(), model_version=current, actor=dave)
+    scan_claim(done.pk)
+    rows = [{"position": 1, "leaked": True, "leaked_probes": ["verbatim"], "target_loss": 0.1}]
+    scan_finish(scan_id=done.pk, result={"items": rows, "leaked_items": 1})
+    ids = {planned.pk, waiting.pk, verified_run.pk, report.pk, queued.pk, done.pk, current.pk}
+    return ids | set(verified_run.events.values_list("pk", flat=True)[:2])
 
 
 @pytest.fixture
-def world(in_state, mallory, dave, model_dir) -> World:
-    """Requests in every state, a model version, and their audit events."""
+def world(in_state, mallory, dave, carol, model_dir, verified_run) -> World:
+    """Requests in every state, model versions, runs, scans, a report and audit events."""
     requests = [in_state(s) for s in ("draft", "submitted", "in_review", "approved", "rejected")]
     requests.append(in_state("submitted", requester=mallory))
     version = model_version_register(actor=dave, name="support-bot", path=str(model_dir))
+    approved = requests[3]
     ids = {r.pk for r in requests} | {version.pk, version.model_id}
+    ids |= _runs_scans_and_reports(verified_run, approved, dave, carol)
     ids |= set(AuditEvent.objects.values_list("pk", flat=True)[:3])
-    return World(sorted(ids), version.model_id, str(model_dir))
+    current = verified_run.output_version_id
+    return World(sorted(ids), version.model_id, str(model_dir), current, approved.pk)
+
+
+@pytest.fixture
+def fast_pdf(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A PDF takes seconds to render and its report is not fuzzed (test_reports_api
+    renders and verifies it): the fuzzer gets a stand-in."""
+    monkeypatch.setattr("remediation.reports.pdf.render_report_pdf", lambda doc: b"%PDF-1.7")
 
 
 def _repair(case: Any, world: World) -> None:
-    """Make a generated body for filing or registering plausible, so that some succeed:
-    random model ids and paths would otherwise always be refused before the service."""
+    """Make a generated body for filing, registering, scanning or planning plausible, so
+    that some succeed: random ids and paths would otherwise always be refused before the
+    service."""
     if not isinstance(case.body, dict):
         return
     if case.operation.label == "POST /api/requests/":
@@ -92,6 +144,14 @@ def _repair(case: Any, world: World) -> None:
         case.body.update(models=[world.model_id], received_on=str(yesterday))
     elif case.operation.label == "POST /api/models/":
         case.body.update(path=world.model_path, parent=None)
+    elif case.operation.label == "POST /api/scans/":
+        case.body.update(request=world.approved_id, model_version=world.version_id)
+    elif case.operation.label == "POST /api/runs/":
+        case.body.update(
+            requests=[world.approved_id],
+            model_version=world.version_id,
+            method=run_options.default_method(),
+        )
 
 
 def _strategy(operation: Any, mode: GenerationMode, known_ids: list[int]) -> Any:
@@ -133,7 +193,7 @@ def _fuzz_operation(operation: Any, headers: dict[str, str], world: World, captu
 
 
 @pytest.mark.parametrize("persona", ["alice", "carol", "dave"])
-def test_fuzzing_finds_no_server_error(personas, world, in_process_requests, persona):
+def test_fuzzing_finds_no_server_error(personas, world, in_process_requests, fast_pdf, persona):
     # given
     token = Token.objects.create(user=personas[persona]).key
     headers = {"Authorization": f"Token {token}"}
@@ -147,7 +207,7 @@ def test_fuzzing_finds_no_server_error(personas, world, in_process_requests, per
     }
 
     # then
-    assert len(calls) >= 20
+    assert len(calls) >= 40
     assert all(n > 0 for n in calls.values()), calls
 
 
@@ -158,7 +218,7 @@ JUNK = st.one_of(
     st.none(),
     st.booleans(),
     st.integers(min_value=-(2**70), max_value=2**70),
-    st.floats(allow_nan=False),
+    st.floats(allow_nan=False, allow_infinity=False),  # JSON has neither
     LETTERS,
     st.lists(st.integers(), max_size=3),
     st.dictionaries(LETTERS, st.integers(), max_size=3),
@@ -268,3 +328,41 @@ def test_malformed_extend_payloads_are_400_and_change_nothing(client_for, bob, i
     check()
     request.refresh_from_db()
     assert request.extended_due_on is None
+
+
+def test_malformed_plans_never_crash_nor_half_create(client_for, dave, approved_request, version):
+    # given: a valid plan with its fields, settings and policy values replaced by junk
+    client = client_for(dave)
+    setting_names = sorted(run_options.method_defaults("grad_ascent"))
+    policy_names = sorted(run_options.policy_defaults())
+    valid = {
+        "model_version": version.pk,
+        "requests": [approved_request.pk],
+        "method": "grad_ascent",
+        "settings": {},
+        "policy": {},
+        "seed": 0,
+    }
+    junk_json = st.one_of(JUNK, st.just("1e400"), st.just(10**400), st.just(-(10**400)))
+    bad = {
+        "model_version": JUNK,
+        "requests": st.one_of(JUNK, st.lists(st.integers(min_value=1000), min_size=1, max_size=3)),
+        "method": JUNK,
+        "settings": st.one_of(JUNK, st.dictionaries(st.sampled_from(setting_names), junk_json)),
+        "policy": st.one_of(JUNK, st.dictionaries(st.sampled_from(policy_names), junk_json)),
+        "seed": JUNK,
+    }
+
+    # when / then: junk that happens to be valid (a seed of 3, lr of true) may plan a run;
+    # anything else is a 400 that leaves no run and no audit event behind
+    @settings(FUZZ_SETTINGS, max_examples=60)
+    @given(payload=st.one_of(_one_field_broken(valid, bad, "seed"), _not_an_object()))
+    def check(payload: Any) -> None:
+        runs, events = RemediationRun.objects.count(), AuditEvent.objects.count()
+        response = post(client, "/api/runs/", payload)
+        assert response.status_code in (201, 400), (payload, response.content)
+        if response.status_code == 400:
+            assert response.json()["detail"]
+            assert (RemediationRun.objects.count(), AuditEvent.objects.count()) == (runs, events)
+
+    check()

@@ -18,6 +18,7 @@ from tests.support import (
     use_broker,
 )
 
+
 def pytest_collection_modifyitems(config, items):
     here = Path(__file__).resolve().parent
     for item in items:

@@ -16,9 +16,14 @@ from remediation.reports.verify import verify_file
 from remediation.services.reports import site_public_key_pem
 from tests.browser.conftest import browser, login, playwright  # noqa: F401 - fixtures
 from tests.conftest import PASSWORD
-from tests.support import FAST_SETTINGS, LENIENT_POLICY, Daphne, wait_until
-
-LONG_SETTINGS = {"max_steps": 400, "check_every": 1000, "epochs": 1000}
+from tests.support import (
+    FAST_SETTINGS,
+    LENIENT_POLICY,
+    LONG_METHOD,
+    LONG_SETTINGS,
+    Daphne,
+    wait_until,
+)
 
 
 @pytest.fixture
@@ -70,10 +75,11 @@ def file_and_approve(as_user, site, person: str) -> str:
     return url
 
 
-def plan(dave: Page, request_url: str, settings: dict) -> str:
+def plan(dave: Page, request_url: str, settings: dict, method: str = "rewrite") -> str:
     dave.goto(request_url)
     dave.click("#plan-run")
     dave.select_option("select[name=model_version]", index=1)
+    dave.select_option("select[name=method]", method)
     dave.fill("textarea[name=settings]", json.dumps(settings))
     dave.fill("textarea[name=policy]", json.dumps(LENIENT_POLICY))
     dave.click("#plan-form button[type=submit]")
@@ -170,7 +176,7 @@ def test_a_running_run_is_cancelled_from_its_page(as_user, site, tiny_version, t
     person = load_demo_data(tiny_model_dir).trained[1]
     request_url = file_and_approve(as_user, site, person.name)
     dave = as_user("dave")
-    run_url = plan(dave, request_url, LONG_SETTINGS)
+    run_url = plan(dave, request_url, LONG_SETTINGS, LONG_METHOD)
     carol = as_user("carol")
     carol.goto(run_url)
     carol.click("#approve-run")

@@ -6,12 +6,10 @@ import redis
 from remediation.models import AuditEvent, ModelVersion, RemediationRun, RunEvent
 from remediation.services.audit import audit_chain_verify
 from remediation.services.runs import run_approve
-from tests.support import wait_until
+from tests.support import LONG_METHOD, LONG_SETTINGS, wait_until
 
 Status = RemediationRun.Status
 FINAL = {Status.AWAITING_SIGNOFF, Status.FAILED, Status.CANCELLED}
-# Long enough to be caught mid-remediation.
-LONG_SETTINGS = {"max_steps": 400, "check_every": 1000, "epochs": 1000}
 
 
 def status_of(run: RemediationRun) -> str:
@@ -61,7 +59,7 @@ def test_a_run_goes_through_every_phase_on_a_worker(
 def test_kill_9_mid_run_fails_it_and_a_new_worker_takes_new_work(start_worker, plan_run):
     # given: a long run, caught in the middle of remediation
     first = start_worker("w1")
-    run = plan_run(settings_=LONG_SETTINGS)
+    run = plan_run(settings_=LONG_SETTINGS, method=LONG_METHOD)
     wait_until(lambda: remediating(run), 180, "the run to start remediating")
     versions_before = ModelVersion.objects.count()
     # when: the worker dies without a word, and another one (with the watchdog) starts
@@ -83,7 +81,7 @@ def test_kill_9_mid_run_fails_it_and_a_new_worker_takes_new_work(start_worker, p
 def test_redis_restarting_mid_run_never_leaves_it_hanging(start_worker, plan_run, redis_server):
     # given
     start_worker()
-    run = plan_run(settings_={"max_steps": 20, "check_every": 1000, "epochs": 1000})
+    run = plan_run(settings_={"epochs": 1000, "max_steps": 30}, method=LONG_METHOD)
     wait_until(lambda: remediating(run), 180, "the run to start remediating")
     # when: Redis goes away for two seconds and comes back on the same port
     redis_server.stop()

@@ -104,7 +104,7 @@ typecheck: venv
 	$(VENV)/bin/mypy
 
 # sysdeps first: a fresh machine needs its packages before anything else runs.
-test: sysdeps venv lint
+test: sysdeps venv lint typecheck
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
 bench: venv

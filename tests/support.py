@@ -28,7 +28,9 @@ TINY_RECIPE = {
 }
 # Light settings and a lenient policy: these tests check the plumbing, not the method
 # (the engine's tests and `make bench` judge the method).
-FAST_SETTINGS = {"max_steps": 6}
+# Plumbing tests run a baseline: stable settings, predictable length (the default
+# method's quality is the engine tests' and `make bench`'s business).
+FAST_METHOD, FAST_SETTINGS = "grad_diff", {"max_steps": 6}
 # A baseline that simply keeps stepping: long enough to be caught in the middle.
 LONG_METHOD, LONG_SETTINGS = "grad_diff", {"epochs": 1000, "max_steps": 400}
 LENIENT_POLICY = {

@@ -33,7 +33,7 @@ def demo_model_register(directory: Path) -> ModelVersion:
     """Register the demo model as version 1 of 'demo-gpt2' unless it already is."""
     model = MLModel.objects.filter(name=DEMO_MODEL_NAME).first()
     if model is not None and model.versions.exists():
-        return model.versions.order_by("number").first()  # type: ignore[return-value]
+        return model.versions.order_by("number")[0]
     return model_version_register(
         actor=None,
         name=DEMO_MODEL_NAME,

@@ -10,6 +10,7 @@ from remediation.services.item_files import ItemInput
 from remediation.services.registry import model_version_register
 from remediation.services.runs import run_approve, run_plan
 from tests.support import (
+    FAST_METHOD,
     FAST_SETTINGS,
     LENIENT_POLICY,
     RedisServer,
@@ -114,12 +115,12 @@ def demo_person_request(tiny_version, tiny_model_dir, alice, bob, carol):
 def plan_run(tiny_version, demo_person_request, dave, carol):
     """Plan (and optionally approve, which dispatches) a fast run."""
 
-    def plan(approve: bool = True, settings_: dict | None = None):
+    def plan(approve: bool = True, settings_: dict | None = None, method: str = FAST_METHOD):
         run = run_plan(
             actor=dave,
             model_version=tiny_version,
             requests=[demo_person_request],
-            method="rewrite",
+            method=method,
             settings_=settings_ or FAST_SETTINGS,
             policy=LENIENT_POLICY,
         )

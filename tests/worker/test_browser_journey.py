@@ -17,6 +17,7 @@ from remediation.services.reports import site_public_key_pem
 from tests.browser.conftest import browser, login, playwright  # noqa: F401 - fixtures
 from tests.conftest import PASSWORD
 from tests.support import (
+    FAST_METHOD,
     FAST_SETTINGS,
     LENIENT_POLICY,
     LONG_METHOD,
@@ -75,7 +76,7 @@ def file_and_approve(as_user, site, person: str) -> str:
     return url
 
 
-def plan(dave: Page, request_url: str, settings: dict, method: str = "rewrite") -> str:
+def plan(dave: Page, request_url: str, settings: dict, method: str = FAST_METHOD) -> str:
     dave.goto(request_url)
     dave.click("#plan-run")
     dave.select_option("select[name=model_version]", index=1)

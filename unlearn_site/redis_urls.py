@@ -14,6 +14,11 @@ def celery_broker_url(redis_url: str) -> str:
     return redis_url
 
 
+# channels_redis waits up to 5 s on a blocking pop; redis-py 8 also gives up reading a
+# socket after 5 s by default, so the two race and a quiet websocket drops. Read longer.
+CHANNELS_SOCKET_TIMEOUT = 30
+
+
 def channels_host(redis_url: str) -> dict[str, Any]:
     """channels_redis takes a URL (redis-py understands unix:// too)."""
-    return {"address": redis_url}
+    return {"address": redis_url, "socket_timeout": CHANNELS_SOCKET_TIMEOUT}

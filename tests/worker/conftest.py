@@ -18,6 +18,7 @@ from tests.support import (
     tiny_demo_model,
     use_broker,
 )
+from unlearn_site.redis_urls import channels_host
 
 
 def pytest_collection_modifyitems(config, items):
@@ -54,7 +55,7 @@ def redis_server(settings):
     settings.CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [{"address": server.url}]},
+            "CONFIG": {"hosts": [channels_host(server.url)]},
         }
     }
     use_broker(server.url)

@@ -149,7 +149,7 @@ def test_the_whole_journey_ends_in_a_verified_signed_report(
         "input[name=file]",
         files=[{"name": "report.pdf", "mimeType": "application/pdf", "buffer": pdf}],
     )
-    carol.click("form button[type=submit]")
+    carol.click("#verify-form button[type=submit]")
     expect(carol.locator("#verify-ok")).to_contain_text("VALID")
     request = ForgetRequest.objects.get()
     assert request.status == ForgetRequest.Status.COMPLETED

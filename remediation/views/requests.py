@@ -25,6 +25,7 @@ from remediation.selectors import (
     runs_visible_to,
     scans_visible_to,
 )
+from remediation.services import demo
 from remediation.services import forget_requests as svc
 from remediation.services.errors import ItemsUnavailable, ServiceError, ValidationFailed
 from remediation.services.item_files import ItemInput, parse_items_file, validate_items
@@ -114,8 +115,10 @@ def _create_from_forms(request: HttpRequest, form: Any, formset: Any) -> ForgetR
 @require_http_methods(["GET", "POST"])
 def request_new(request: HttpRequest) -> HttpResponse:
     """File a forget request: the header, items typed in rows and/or an uploaded file."""
-    form = ForgetRequestForm(request.POST or None, request.FILES or None)
-    formset = ItemFormSet(request.POST or None, prefix="items")
+    form = ForgetRequestForm(
+        request.POST or None, request.FILES or None, initial=_demo_initial(request)
+    )
+    formset = ItemFormSet(request.POST or None, prefix="items", initial=_demo_items(request))
     if request.method == "POST" and form.is_valid() and formset.is_valid():
         try:
             created = _create_from_forms(request, form, formset)
@@ -126,8 +129,36 @@ def request_new(request: HttpRequest) -> HttpResponse:
             messages.success(request, f"{created.ticket} {verb}.")
             return redirect("request_detail", pk=created.pk)
     status = 400 if request.method == "POST" else 200
-    context = {"form": form, "formset": formset}
+    context = {"form": form, "formset": formset, "demo_choices": _demo_choices()}
     return render(request, "remediation/request_new.html", context, status=status)
+
+
+def _demo_version(request: HttpRequest) -> ModelVersion | None:
+    try:
+        pk = int(request.GET.get("demo_version", ""))
+    except ValueError:
+        return None
+    return next((v for v in demo.demo_versions() if v.pk == pk), None)
+
+
+def _demo_items(request: HttpRequest) -> list[dict[str, str]]:
+    """Rows prefilled from a demo person (fictional data), when one was chosen."""
+    version = _demo_version(request)
+    if version is None or request.method != "GET":
+        return []
+    return demo.demo_person_items(version, request.GET.get("demo_person", ""))
+
+
+def _demo_initial(request: HttpRequest) -> dict[str, Any]:
+    version = _demo_version(request)
+    if version is None or request.method != "GET":
+        return {}
+    name = request.GET.get("demo_person", "")
+    return {"kind": "pii", "subject_reference": name, "models": [version.model_id]}
+
+
+def _demo_choices() -> list[tuple[ModelVersion, list[str]]]:
+    return [(version, demo.demo_people(version)) for version in demo.demo_versions()[:1]]
 
 
 def _items_for(user: Any, fr: ForgetRequest) -> dict[str, Any]:

@@ -230,3 +230,9 @@ def test_bad_filter_values_do_not_crash(client_for, alice):
         reverse("request_list"), {"status": "nope", "sort": "';drop", "page": "x"}
     )
     assert response.status_code == 200
+
+
+@pytest.mark.parametrize("query", ["demo_version=abc", "demo_version=99999&demo_person=x", ""])
+def test_demo_person_parameters_never_break_the_form(client_for, alice, query):
+    response = client_for("alice").get(reverse("request_new") + "?" + query)
+    assert response.status_code == 200

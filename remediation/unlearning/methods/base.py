@@ -1,0 +1,254 @@
+"""What every remediation method shares: settings, the run context, the optimisation loop."""
+
+from __future__ import annotations
+
+import dataclasses
+import random
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Protocol
+
+import torch
+from torch import nn
+from transformers import PreTrainedModel
+
+from ..errors import SettingsError
+from ..items import ForgetItem
+from ..modelio import LoadedModel
+from ..progress import CancelCheck, ProgressFn, check_cancel, emit
+from ..scoring import Batch, Pair, encode_prompt, item_pairs, make_batch, pad_id, sequence_nll
+
+
+@dataclass(frozen=True)
+class MethodSettings:
+    """Settings every method has. Subclasses add their own, each with a default.
+
+    Defaults are sized for the demo model (a 1M-parameter GPT-2 trained at lr 3e-3); the
+    published settings for 1–8B models use lr 1e-5 over 10 epochs, which a caller with a
+    large model should pass instead.
+    """
+
+    lr: float = 1e-3
+    epochs: int = 10
+    batch_size: int = 32
+    retain_batch_size: int = 32
+    max_steps: int = 0
+    grad_clip: float = 1.0
+
+    def __post_init__(self) -> None:
+        self.validate()
+
+    def validate(self) -> None:
+        """Raise ``SettingsError`` for values the method cannot run with."""
+        _require(self.lr > 0, "lr must be positive")
+        _require(self.epochs >= 1, "epochs must be at least 1")
+        _require(
+            self.batch_size >= 1 and self.retain_batch_size >= 1, "batch sizes must be at least 1"
+        )
+        _require(self.max_steps >= 0, "max_steps must be 0 (no cap) or more")
+        _require(self.grad_clip >= 0, "grad_clip must be 0 (off) or more")
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any] | None) -> MethodSettings:
+        """Settings from a dict of overrides; unknown names and wrong types are errors."""
+        data = dict(data or {})
+        names = {f.name: f for f in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - set(names))
+        if unknown:
+            raise SettingsError(f"unknown settings for {cls.__name__}: {', '.join(unknown)}")
+        return cls(**{key: _coerce(names[key], value) for key, value in data.items()})
+
+
+def _require(condition: bool, message: str) -> None:
+    if not condition:
+        raise SettingsError(message)
+
+
+def _coerce(spec: dataclasses.Field[Any], value: Any) -> Any:
+    """Accept ints for floats and lists for tuples; refuse anything else of the wrong type."""
+    kind = str(spec.type)
+    try:
+        if kind == "float":
+            return float(value)
+        if kind == "int" and not isinstance(value, bool):
+            return _exact_int(value)
+        if kind == "bool":
+            return _strict_bool(value)
+        if kind.startswith("tuple"):
+            return tuple(value)
+    except (TypeError, ValueError):
+        raise SettingsError(f"setting {spec.name} has the wrong type") from None
+    return value
+
+
+def _exact_int(value: Any) -> int:
+    if isinstance(value, float) and not value.is_integer():
+        raise ValueError(value)
+    return int(value)
+
+
+def _strict_bool(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    raise TypeError(value)
+
+
+@dataclass
+class RunContext:
+    """What a method works with. The model in ``loaded`` is edited in place.
+
+    ``retain_texts`` holds every retained text (items included, as their full text);
+    ``retain_items`` the retained entries that came as items, for methods that can use
+    where their values are.
+    """
+
+    loaded: LoadedModel
+    forget: list[ForgetItem]
+    retain_texts: list[str]
+    seed: int
+    progress: ProgressFn | None = None
+    should_cancel: CancelCheck | None = None
+    retain_items: list[ForgetItem] = field(default_factory=list)
+    rng: random.Random = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.rng = random.Random(self.seed)
+
+    @property
+    def model(self) -> PreTrainedModel:
+        """The model being edited."""
+        return self.loaded.model
+
+    @property
+    def pad(self) -> int:
+        """Padding id of the tokenizer."""
+        return pad_id(self.loaded.tokenizer)
+
+    def forget_pairs(self) -> list[Pair]:
+        """Prompt and target ids of each forget item."""
+        return item_pairs(self.loaded.tokenizer, self.forget)
+
+    def retain_pairs(self) -> list[Pair]:
+        """Whole retain texts as (ids, no value): their loss covers every token."""
+        return [(encode_prompt(self.loaded.tokenizer, text), []) for text in self.retain_texts]
+
+
+@dataclass
+class MethodOutcome:
+    """How a method's optimisation went (numbers only)."""
+
+    steps: int
+    stopped_early: bool = False
+    history: list[dict[str, float]] = field(default_factory=list)
+    notes: dict[str, Any] = field(default_factory=dict)
+
+
+class Method(Protocol):
+    """A remediation method: a name, a settings class and a ``run``."""
+
+    name: ClassVar[str]
+    summary: ClassVar[str]
+    settings_type: ClassVar[type[MethodSettings]]
+
+    def run(self, ctx: RunContext, settings: Any) -> MethodOutcome:
+        """Edit ``ctx.loaded.model`` in place to forget ``ctx.forget``."""
+        ...
+
+
+def epoch_batches(pairs: Sequence[Pair], size: int, rng: random.Random) -> Iterator[list[Pair]]:
+    """Batches of one shuffled pass over ``pairs``."""
+    order = list(range(len(pairs)))
+    rng.shuffle(order)
+    for start in range(0, len(order), size):
+        yield [pairs[i] for i in order[start : start + size]]
+
+
+def sample_batch(pairs: Sequence[Pair], size: int, rng: random.Random) -> list[Pair]:
+    """A random batch (without replacement within it)."""
+    return rng.sample(list(pairs), k=min(size, len(pairs)))
+
+
+def planned_steps(settings: MethodSettings, forget_count: int) -> int:
+    """Steps for ``epochs`` passes over the forget items, capped by ``max_steps``."""
+    per_epoch = -(-forget_count // settings.batch_size)
+    steps = settings.epochs * per_epoch
+    return min(steps, settings.max_steps) if settings.max_steps else steps
+
+
+LossFn = Callable[[int], tuple[torch.Tensor, dict[str, float]]]
+StopFn = Callable[[int], bool]
+
+
+def optimise(
+    ctx: RunContext,
+    parameters: Sequence[nn.Parameter],
+    settings: MethodSettings,
+    steps: int,
+    loss_fn: LossFn,
+    *,
+    grad_masks: dict[int, torch.Tensor] | None = None,
+    should_stop: StopFn | None = None,
+    phase: str = "remediate",
+) -> MethodOutcome:
+    """AdamW over ``parameters`` for up to ``steps`` steps of ``loss_fn``.
+
+    Checks cancellation before each step (never inside one), reports progress after it,
+    zeroes gradients outside ``grad_masks`` (keyed by ``id(parameter)``) so only masked
+    weights move, and stops early when ``should_stop(step)`` says the targets are met.
+    """
+    optimizer = torch.optim.AdamW(parameters, lr=settings.lr, weight_decay=0.0)
+    # Gradients flow in eval mode too; keeping dropout off makes the forget and retain
+    # targets exact (a KL to a frozen copy is not drowned in dropout noise) and runs repeat.
+    ctx.model.eval()
+    outcome = MethodOutcome(steps=0)
+    started = time.perf_counter()
+    for step in range(1, steps + 1):
+        check_cancel(ctx.should_cancel)
+        loss, metrics = loss_fn(step)
+        _apply_step(optimizer, parameters, loss, settings.grad_clip, grad_masks)
+        outcome.steps = step
+        metrics = {
+            "loss": float(loss.detach()),
+            **metrics,
+            "seconds": time.perf_counter() - started,
+        }
+        outcome.history.append(metrics)
+        emit(ctx.progress, phase, step, steps, metrics)
+        if should_stop is not None and should_stop(step):
+            outcome.stopped_early = step < steps
+            break
+    return outcome
+
+
+def _apply_step(
+    optimizer: torch.optim.Optimizer,
+    parameters: Sequence[nn.Parameter],
+    loss: torch.Tensor,
+    grad_clip: float,
+    grad_masks: dict[int, torch.Tensor] | None,
+) -> None:
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    if grad_masks is not None:
+        for param in parameters:
+            if param.grad is not None and id(param) in grad_masks:
+                param.grad.mul_(grad_masks[id(param)])
+    if grad_clip:
+        torch.nn.utils.clip_grad_norm_(parameters, grad_clip)
+    optimizer.step()
+
+
+def nll_of(ctx: RunContext, pairs: Sequence[Pair], whole_text: bool = False) -> torch.Tensor:
+    """Mean NLL of a batch: value tokens only, or every token when ``whole_text``."""
+    batch: Batch = make_batch(pairs, ctx.pad, label_prompt=whole_text).to(ctx.loaded.device)
+    return sequence_nll(ctx.model, batch).mean()
+
+
+def trainable(model: nn.Module) -> list[nn.Parameter]:
+    """Every parameter that takes gradients."""
+    return [p for p in model.parameters() if p.requires_grad]

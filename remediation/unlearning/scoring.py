@@ -1,0 +1,268 @@
+"""Token-level scoring: how likely a model finds a value after its prompt, batched.
+
+Conventions shared by every module: a prompt is tokenized the tokenizer's default way
+(with BOS where the tokenizer adds one), the value separately without special tokens, and
+the two id lists are concatenated, so the value's tokens are exactly known. Losses are
+computed in float32 even when the model runs in bf16.
+"""
+
+from __future__ import annotations
+
+import copy
+import inspect
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from transformers import PreTrainedModel, PreTrainedTokenizerBase
+
+from .items import ForgetItem, completion_suffix
+
+Pair = tuple[list[int], list[int]]
+
+
+def encode_prompt(tokenizer: PreTrainedTokenizerBase, prompt: str) -> list[int]:
+    """Token ids of a prompt, with the special tokens the tokenizer adds by default."""
+    return list(tokenizer(prompt)["input_ids"])
+
+
+def encode_pair(tokenizer: PreTrainedTokenizerBase, prompt: str, completion: str) -> Pair:
+    """Token ids of a prompt and, separately, of the completion that follows it."""
+    suffix = completion_suffix(prompt, completion)
+    value = list(tokenizer(suffix, add_special_tokens=False)["input_ids"])
+    return encode_prompt(tokenizer, prompt), value
+
+
+def item_pairs(tokenizer: PreTrainedTokenizerBase, items: Sequence[ForgetItem]) -> list[Pair]:
+    """Prompt and target ids of each item."""
+    return [encode_pair(tokenizer, item.prompt, item.target) for item in items]
+
+
+def pad_id(tokenizer: PreTrainedTokenizerBase) -> int:
+    """The id used for padding (padding is always masked, so any id would do)."""
+    for candidate in (tokenizer.pad_token_id, tokenizer.eos_token_id):
+        if isinstance(candidate, int):
+            return candidate
+    return 0
+
+
+@dataclass
+class Batch:
+    """Right-padded ids with labels only on the value tokens (-100 elsewhere)."""
+
+    input_ids: torch.Tensor
+    attention_mask: torch.Tensor
+    labels: torch.Tensor
+
+    def to(self, device: torch.device | str) -> Batch:
+        """The same batch on another device."""
+        return Batch(
+            self.input_ids.to(device), self.attention_mask.to(device), self.labels.to(device)
+        )
+
+
+def make_batch(pairs: Sequence[Pair], pad: int, label_prompt: bool = False) -> Batch:
+    """Batch pairs; label the value tokens, and the prompt too when ``label_prompt``."""
+    width = max(len(p) + len(v) for p, v in pairs)
+    ids = torch.full((len(pairs), width), pad, dtype=torch.long)
+    mask = torch.zeros((len(pairs), width), dtype=torch.long)
+    labels = torch.full((len(pairs), width), -100, dtype=torch.long)
+    for row, (prompt, value) in enumerate(pairs):
+        full = prompt + value
+        ids[row, : len(full)] = torch.tensor(full)
+        mask[row, : len(full)] = 1
+        start = 1 if label_prompt else len(prompt)
+        labels[row, start : len(full)] = torch.tensor(full[start:])
+    return Batch(ids, mask, labels)
+
+
+def token_logprobs(model: PreTrainedModel, batch: Batch) -> tuple[torch.Tensor, torch.Tensor]:
+    """Log-probability of each labelled token and the label mask, shape (batch, width-1)."""
+    logits = model(input_ids=batch.input_ids, attention_mask=batch.attention_mask).logits
+    logits = logits[:, :-1].float()
+    labels = batch.labels[:, 1:]
+    mask = labels != -100
+    logp = torch.log_softmax(logits, dim=-1)
+    picked = logp.gather(-1, labels.clamp(min=0).unsqueeze(-1)).squeeze(-1)
+    return picked * mask, mask
+
+
+def sequence_nll(model: PreTrainedModel, batch: Batch) -> torch.Tensor:
+    """Mean negative log-likelihood of the labelled tokens of each row (differentiable)."""
+    picked, mask = token_logprobs(model, batch)
+    return -picked.sum(-1) / mask.sum(-1).clamp(min=1)
+
+
+def chunks(pairs: Sequence[Pair], size: int) -> Iterator[Sequence[Pair]]:
+    """Consecutive slices of at most ``size`` pairs."""
+    for start in range(0, len(pairs), size):
+        yield pairs[start : start + size]
+
+
+@torch.no_grad()
+def value_nll(
+    model: PreTrainedModel,
+    pairs: Sequence[Pair],
+    pad: int,
+    device: torch.device | str,
+    batch_size: int = 256,
+) -> np.ndarray:
+    """Mean per-token NLL of each pair's value given its prompt (the *target loss*)."""
+    out = [
+        sequence_nll(model, make_batch(chunk, pad).to(device)).cpu()
+        for chunk in chunks(pairs, batch_size)
+    ]
+    return torch.cat(out).numpy() if out else np.zeros(0)
+
+
+@dataclass
+class TokenStats:
+    """Per value token: its log-prob, and the mean and std of log-probs under the model."""
+
+    logp: np.ndarray
+    mu: np.ndarray
+    sigma: np.ndarray
+
+
+@torch.no_grad()
+def value_token_stats(
+    model: PreTrainedModel,
+    pairs: Sequence[Pair],
+    pad: int,
+    device: torch.device | str,
+    batch_size: int = 64,
+) -> list[TokenStats]:
+    """Token statistics of each pair's value, for the membership-inference scores."""
+    stats: list[TokenStats] = []
+    for chunk in chunks(pairs, batch_size):
+        stats.extend(_chunk_stats(model, make_batch(chunk, pad).to(device)))
+    return stats
+
+
+def _chunk_stats(model: PreTrainedModel, batch: Batch) -> list[TokenStats]:
+    logits = model(input_ids=batch.input_ids, attention_mask=batch.attention_mask).logits
+    logp_all = torch.log_softmax(logits[:, :-1].float(), dim=-1)
+    labels = batch.labels[:, 1:]
+    picked = logp_all.gather(-1, labels.clamp(min=0).unsqueeze(-1)).squeeze(-1)
+    probs = logp_all.exp()
+    mu = (probs * logp_all).sum(-1)
+    sigma = ((probs * logp_all.square()).sum(-1) - mu.square()).clamp(min=1e-12).sqrt()
+    rows = []
+    for row in range(labels.shape[0]):
+        keep = labels[row] != -100
+        rows.append(TokenStats(*(t[row][keep].cpu().numpy() for t in (picked, mu, sigma))))
+    return rows
+
+
+@torch.no_grad()
+def perplexity(
+    model: PreTrainedModel,
+    tokenizer: PreTrainedTokenizerBase,
+    texts: Sequence[str],
+    device: torch.device | str,
+    batch_size: int = 32,
+) -> float:
+    """Token-weighted perplexity of whole texts (every token after the first)."""
+    pairs: list[Pair] = [(encode_prompt(tokenizer, text), []) for text in texts]
+    total, count = 0.0, 0
+    for chunk in chunks(pairs, batch_size):
+        picked, mask = token_logprobs(
+            model, make_batch(chunk, pad_id(tokenizer), label_prompt=True).to(device)
+        )
+        total -= float(picked.sum())
+        count += int(mask.sum())
+    return float(np.exp(total / max(count, 1)))
+
+
+@torch.no_grad()
+def shared_prompt_total_nll(
+    model: PreTrainedModel,
+    prompt: list[int],
+    values: Sequence[list[int]],
+    pad: int,
+    device: torch.device | str,
+    batch_size: int = 512,
+) -> np.ndarray:
+    """Total NLL of each value after one shared prompt (exposure's 1000 candidates).
+
+    The prompt runs once and its key/value cache is repeated across the batch, which
+    halves the work for short values; models whose cache cannot be repeated fall back to
+    scoring prompt and value together.
+    """
+    try:
+        return _cached_total_nll(model, prompt, values, pad, device, batch_size)
+    except (AttributeError, TypeError, NotImplementedError):
+        pairs = [(prompt, list(v)) for v in values]
+        means = value_nll(model, pairs, pad, device, batch_size)
+        return means * np.array([len(v) for v in values], dtype=np.float64)
+
+
+def _cached_total_nll(
+    model: PreTrainedModel,
+    prompt: list[int],
+    values: Sequence[list[int]],
+    pad: int,
+    device: torch.device | str,
+    batch_size: int,
+) -> np.ndarray:
+    cache_arg = (
+        "cache" if "cache" in inspect.signature(model.forward).parameters else "past_key_values"
+    )
+    ids = torch.tensor([prompt], device=device)
+    head = model(input_ids=ids, attention_mask=torch.ones_like(ids), use_cache=True)
+    cache = getattr(head, cache_arg)
+    first = torch.log_softmax(head.logits[0, -1].float(), dim=-1)
+    totals = []
+    for chunk in chunks([(list(v), []) for v in values], batch_size):
+        totals.append(
+            _chunk_total(
+                model,
+                cache_arg,
+                copy.deepcopy(cache),
+                first,
+                [p for p, _ in chunk],
+                len(prompt),
+                pad,
+                device,
+            )
+        )
+    return torch.cat(totals).cpu().numpy().astype(np.float64) if totals else np.zeros(0)
+
+
+def _chunk_total(
+    model: PreTrainedModel,
+    cache_arg: str,
+    cache: object,
+    first: torch.Tensor,
+    values: list[list[int]],
+    prompt_len: int,
+    pad: int,
+    device: torch.device | str,
+) -> torch.Tensor:
+    cache.batch_repeat_interleave(len(values))  # type: ignore[attr-defined]
+    width = max(len(v) for v in values)
+    ids = torch.full((len(values), width), pad, dtype=torch.long, device=device)
+    valid = torch.zeros((len(values), width), dtype=torch.bool, device=device)
+    for row, value in enumerate(values):
+        ids[row, : len(value)] = torch.tensor(value, device=device)
+        valid[row, : len(value)] = True
+    mask = torch.cat(
+        [torch.ones((len(values), prompt_len), dtype=torch.long, device=device), valid.long()],
+        dim=1,
+    )
+    positions = (prompt_len + torch.arange(width, device=device)).expand(len(values), -1)
+    out = model(
+        input_ids=ids,
+        attention_mask=mask,
+        position_ids=positions,
+        use_cache=True,
+        **{cache_arg: cache},
+    )
+    logp = (
+        torch.log_softmax(out.logits[:, :-1].float(), dim=-1)
+        .gather(-1, ids[:, 1:].unsqueeze(-1))
+        .squeeze(-1)
+    )
+    total = first[ids[:, 0]] + (logp * valid[:, 1:]).sum(-1)
+    return -total

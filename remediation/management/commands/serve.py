@@ -104,6 +104,8 @@ class Command(BaseCommand):
         raise CommandError("A service stopped unexpectedly; stopping the others.")
 
     def _stop(self, processes: list[subprocess.Popen]) -> None:
+        # A second Ctrl-C (or the terminal's to the whole group) must not cut this short.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
         for process in reversed(processes):
             if process.poll() is None:
                 process.send_signal(signal.SIGTERM)

@@ -6,12 +6,14 @@ Frank administers; Mallory is another requester who must never see Alice's reque
 
 import datetime
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 import pytest
 from django.contrib.auth.models import User
+from django.db import connection
 from safetensors.numpy import save_file
 
 from remediation import roles
@@ -154,3 +156,22 @@ def _celery_in_memory(request: pytest.FixtureRequest) -> None:
     # Connection caches made for another broker must not be reused.
     app._pool = None
     app.amqp._producer_pool = None
+
+
+TRIGGER = "remediation_auditevent_append_only"
+
+
+@contextmanager
+def tampering() -> Iterator[None]:
+    """Act as someone with raw access to the database. On PostgreSQL that means switching
+    off the append-only trigger first (the test's transaction puts it back)."""
+    postgres = connection.vendor == "postgresql"
+    if postgres:
+        with connection.cursor() as cursor:
+            cursor.execute(f"ALTER TABLE remediation_auditevent DISABLE TRIGGER {TRIGGER}")
+    try:
+        yield
+    finally:
+        if postgres:
+            with connection.cursor() as cursor:
+                cursor.execute(f"ALTER TABLE remediation_auditevent ENABLE TRIGGER {TRIGGER}")

@@ -6,6 +6,7 @@ import pytest
 from django.urls import reverse
 
 from remediation.models import AuditEvent
+from tests.conftest import tampering
 
 pytestmark = pytest.mark.django_db
 
@@ -31,7 +32,8 @@ def test_verify_reports_intact_then_broken_chain(client_for, reviewed):
     url = reverse("audit_verify")
     # when
     intact = client.post(url, HTTP_HX_REQUEST="true").content.decode()
-    AuditEvent.objects.filter(seq=2).update(actor_name="someone else")
+    with tampering():
+        AuditEvent.objects.filter(seq=2).update(actor_name="someone else")
     broken = client.post(url, HTTP_HX_REQUEST="true").content.decode()
     # then
     assert "Chain intact: 3 events" in intact

@@ -2,8 +2,6 @@
 names that outlive their users; and, on PostgreSQL, a table that refuses changes."""
 
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -19,26 +17,9 @@ from remediation.services.forget_requests import (
     forget_request_shred,
 )
 from remediation.services.item_files import ItemInput
-from tests.conftest import ITEMS
+from tests.conftest import ITEMS, tampering
 
 SUBJECT = "Maria Okafor, customer 4711"
-TRIGGER = "remediation_auditevent_append_only"
-
-
-@contextmanager
-def tampering() -> Iterator[None]:
-    """Act as someone with raw access to the database. On PostgreSQL that means switching
-    off the append-only trigger first (the test's transaction puts it back)."""
-    postgres = connection.vendor == "postgresql"
-    if postgres:
-        with connection.cursor() as cursor:
-            cursor.execute(f"ALTER TABLE remediation_auditevent DISABLE TRIGGER {TRIGGER}")
-    try:
-        yield
-    finally:
-        if postgres:
-            with connection.cursor() as cursor:
-                cursor.execute(f"ALTER TABLE remediation_auditevent ENABLE TRIGGER {TRIGGER}")
 
 
 @pytest.fixture

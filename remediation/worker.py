@@ -166,7 +166,7 @@ def roc_curve(members: list[float], nonmembers: list[float]) -> dict[str, list[f
 
 
 def _roc_curves(loaded: Any, work: Workload, aucs: dict[str, float]) -> dict[str, Any]:
-    from remediation.unlearning.verify import item_mia_scores
+    from remediation.unlearning.verification import item_mia_scores
 
     members, nonmembers = (
         item_mia_scores(loaded, work.forget),
@@ -308,13 +308,14 @@ def _register_output(
 
 
 def _execute(run: RemediationRun, beat: Heartbeat) -> None:
-    # Submodules by name: the package's lazy attribute for a function is shadowed once the
-    # submodule of the same name (isolate, remediate, verify) has been imported.
-    from remediation.unlearning.detect import scan
-    from remediation.unlearning.isolate import isolate
-    from remediation.unlearning.modelio import load_model
-    from remediation.unlearning.remediate import remediate
-    from remediation.unlearning.verify import VerificationPolicy, verify
+    from remediation.unlearning import (
+        VerificationPolicy,
+        isolate,
+        load_model,
+        remediate,
+        scan,
+        verify,
+    )
 
     progress = ThrottledProgress(run.pk)
     cancelled = beat.cancelled.is_set
@@ -345,7 +346,9 @@ def _execute(run: RemediationRun, beat: Heartbeat) -> None:
     remediation = remediate(
         loaded,
         work.forget,
-        work.retain_texts,
+        # Retained texts, and the retained items themselves: methods that anchor on the
+        # facts to keep (the default) use where those values sit.
+        [*work.retain_texts, *work.retain],
         run.method,
         run.settings,
         seed=run.seed,

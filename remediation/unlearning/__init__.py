@@ -72,12 +72,12 @@ from .items import ForgetItem, fingerprint, read_items_file
 if TYPE_CHECKING:
     from .demo import DemoData, build_demo_model, items_of, load_demo_data
     from .detect import ScanResult, ScanSettings, scan
-    from .isolate import IsolationResult, isolate
     from .methods import DEFAULT_METHOD, METHODS, get_method
     from .modelio import LoadedModel, file_manifest, load_model, save_model_version
     from .progress import ProgressEvent
-    from .remediate import RemediationResult, remediate
-    from .verify import VerificationPolicy, VerificationResult, verify
+    from .runner import RemediationResult, remediate
+    from .saliency import IsolationResult, isolate
+    from .verification import VerificationPolicy, VerificationResult, verify
     from .workflow import save_remediated
 
 _LAZY = {
@@ -88,8 +88,8 @@ _LAZY = {
     "ScanResult": "detect",
     "ScanSettings": "detect",
     "scan": "detect",
-    "IsolationResult": "isolate",
-    "isolate": "isolate",
+    "IsolationResult": "saliency",
+    "isolate": "saliency",
     "DEFAULT_METHOD": "methods",
     "METHODS": "methods",
     "get_method": "methods",
@@ -98,11 +98,11 @@ _LAZY = {
     "load_model": "modelio",
     "save_model_version": "modelio",
     "ProgressEvent": "progress",
-    "RemediationResult": "remediate",
-    "remediate": "remediate",
-    "VerificationPolicy": "verify",
-    "VerificationResult": "verify",
-    "verify": "verify",
+    "RemediationResult": "runner",
+    "remediate": "runner",
+    "VerificationPolicy": "verification",
+    "VerificationResult": "verification",
+    "verify": "verification",
     "save_remediated": "workflow",
 }
 

@@ -27,8 +27,15 @@ from .items import ForgetItem
 from .methods import DEFAULT_METHOD, METHODS, canonical_name
 from .modelio import LoadedModel, load_model
 from .progress import ProgressFn
-from .remediate import remediate
-from .verify import Evaluation, VerificationPolicy, VerificationResult, Workload, evaluate, verify
+from .runner import remediate
+from .verification import (
+    Evaluation,
+    VerificationPolicy,
+    VerificationResult,
+    Workload,
+    evaluate,
+    verify,
+)
 
 
 @dataclass(frozen=True)
@@ -37,7 +44,11 @@ class BenchConfig:
 
     sizes: tuple[int, ...] = (1, 10)
     methods: tuple[str, ...] = tuple(METHODS)
-    policy: VerificationPolicy = field(default_factory=VerificationPolicy)
+    # 25 holdout items are enough for the exposure reference, and exposure is the
+    # costliest figure (1000 candidates per item).
+    policy: VerificationPolicy = field(
+        default_factory=lambda: VerificationPolicy(holdout_exposure_items=25)
+    )
     settings: dict[str, dict[str, Any]] = field(default_factory=dict)
     seed: int = 0
 
@@ -49,11 +60,7 @@ class BenchConfig:
         if unknown:
             raise SettingsError(f"unknown methods: {', '.join(unknown)}")
         counts = tuple(int(s) for s in sizes.split(",")) if sizes else ((1,) if quick else (1, 10))
-        policy = (
-            VerificationPolicy(candidates=1000, holdout_exposure_items=20)
-            if quick
-            else VerificationPolicy()
-        )
+        policy = VerificationPolicy(holdout_exposure_items=20 if quick else 25)
         return cls(sizes=counts, methods=chosen, policy=policy)
 
 
@@ -112,22 +119,33 @@ def run_bench(
     build_seconds = _ensure_demo(Path(model_dir), progress)
     loaded, data = load_model(model_dir), load_demo_data(model_dir)
     rows: list[BenchRow] = []
+    table = render_table(rows)
     for size in config.sizes:
         rows.extend(bench_size(loaded, Path(model_dir), data, size, config, progress))
-    table = render_table(rows)
+        # Written after every size, so a long run that stops still leaves its figures.
+        table = render_table(rows)
+        _write_report(Path(out_path), rows, config, build_seconds, time.perf_counter() - started)
+    return table
+
+
+def _write_report(
+    out: Path,
+    rows: list[BenchRow],
+    config: BenchConfig,
+    build_seconds: float | None,
+    seconds: float,
+) -> None:
     report = {
         "machine": machine(),
         "config": _config_dict(config),
         "demo_build_seconds": build_seconds,
-        "total_seconds": time.perf_counter() - started,
+        "total_seconds": seconds,
         "rows": [row.figures() for row in rows],
         "results": [{"people": r.people, "method": r.method, **r.result.to_dict()} for r in rows],
-        "table": table,
+        "table": render_table(rows),
     }
-    out = Path(out_path)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(report, indent=1, default=_json_default) + "\n", encoding="utf-8")
-    return table
 
 
 def _ensure_demo(model_dir: Path, progress: ProgressFn | None) -> float | None:

@@ -25,6 +25,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     configure_threads(args.threads)
+    _quiet_transformers()
     progress = TqdmProgress(disable=args.quiet)
     try:
         return int(args.handler(args, progress))
@@ -36,6 +37,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     finally:
         progress.close()
+
+
+def _quiet_transformers() -> None:
+    """Our own bars and one-line errors only: no loading bars or advice from transformers."""
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -122,7 +131,11 @@ def _add_run(commands: Any) -> None:
     cmd.add_argument(
         "out", type=Path, help="directory for the new version (must not exist or be empty)"
     )
-    cmd.add_argument("--method", default="rewrite", help="method name (see --list-methods)")
+    cmd.add_argument(
+        "--method",
+        default="rewrite",
+        help="method name (default rewrite; baselines: grad_ascent, grad_diff, npo, simnpo, rmu)",
+    )
     cmd.add_argument("--settings", default=None, help="JSON object of method settings")
     cmd.add_argument(
         "--retain",
@@ -249,8 +262,8 @@ def _cmd_run(args: argparse.Namespace, progress: TqdmProgress) -> int:
     get_method(args.method)  # fail on an unknown method before loading anything
     items = read_items_file(args.items)
     settings = _json_arg(args.settings, "--settings")
-    loaded = load_model(args.model)
     retain = _retain_texts(args.retain, args.model, items)
+    loaded = load_model(args.model)
     key = args.hash_key_file.read_bytes() if args.hash_key_file else None
     summary = run_and_save(
         loaded,
@@ -270,7 +283,7 @@ def _cmd_run(args: argparse.Namespace, progress: TqdmProgress) -> int:
 def _cmd_verify(args: argparse.Namespace, progress: TqdmProgress) -> int:
     from .items import read_items_file
     from .modelio import load_model
-    from .verify import VerificationPolicy, verify
+    from .verification import VerificationPolicy, verify
 
     items = read_items_file(args.items)
     policy = VerificationPolicy.from_dict(_json_arg(args.policy, "--policy"))
@@ -311,16 +324,26 @@ def _write_json(path: Path | None, data: dict[str, Any]) -> None:
 
 def _retain_texts(path: Path | None, model_dir: Path, items: Sequence[Any]) -> list[str]:
     """Retain texts from a file, or the demo data of the model (minus the forget subjects)."""
-    from .demo import load_demo_data
     from .items import read_items_file
 
     if path is None:
-        data = load_demo_data(model_dir)
+        data = _demo_data(model_dir, "--retain")
         subjects = {i.subject for i in items}
         return data.retain_texts([p for p in data.trained if p.name in subjects])
     if path.suffix.lower() in (".jsonl", ".csv"):
         return [item.text for item in read_items_file(path)]
     return _text_lines(path)
+
+
+def _demo_data(model_dir: Path, flags: str) -> Any:
+    """The demo data beside a model, or a clear error naming the flags to pass instead."""
+    from .demo import load_demo_data
+    from .errors import DemoDataError
+
+    try:
+        return load_demo_data(model_dir)
+    except DemoDataError:
+        raise EngineError(f"{model_dir} has no demo data: pass {flags}") from None
 
 
 def _text_lines(path: Path) -> list[str]:
@@ -333,7 +356,7 @@ def _verify_sets(
     args: argparse.Namespace, items: Sequence[Any]
 ) -> tuple[list[Any], list[Any], list[str]]:
     """Holdout, retain and generic sets: from files, else from the demo data."""
-    from .demo import items_of, load_demo_data
+    from .demo import items_of
     from .items import read_items_file
 
     if args.holdout and args.retain and args.generic:
@@ -342,7 +365,7 @@ def _verify_sets(
             read_items_file(args.retain),
             _text_lines(args.generic),
         )
-    data = load_demo_data(args.before)
+    data = _demo_data(args.before, "--holdout, --retain and --generic")
     subjects = {i.subject for i in items}
     holdout = read_items_file(args.holdout) if args.holdout else items_of(data.holdout)
     kept = [p for p in data.trained if p.name not in subjects]

@@ -12,6 +12,7 @@ import copy
 import inspect
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 import numpy as np
 import torch
@@ -20,6 +21,7 @@ from transformers import PreTrainedModel, PreTrainedTokenizerBase
 from .items import ForgetItem, completion_suffix
 
 Pair = tuple[list[int], list[int]]
+T = TypeVar("T")
 
 
 def encode_prompt(tokenizer: PreTrainedTokenizerBase, prompt: str) -> list[int]:
@@ -94,10 +96,10 @@ def sequence_nll(model: PreTrainedModel, batch: Batch) -> torch.Tensor:
     return -picked.sum(-1) / mask.sum(-1).clamp(min=1)
 
 
-def chunks(pairs: Sequence[Pair], size: int) -> Iterator[Sequence[Pair]]:
-    """Consecutive slices of at most ``size`` pairs."""
-    for start in range(0, len(pairs), size):
-        yield pairs[start : start + size]
+def chunks(rows: Sequence[T], size: int) -> Iterator[Sequence[T]]:
+    """Consecutive slices of at most ``size`` rows."""
+    for start in range(0, len(rows), size):
+        yield rows[start : start + size]
 
 
 @torch.no_grad()
@@ -140,7 +142,11 @@ def value_token_stats(
     return stats
 
 
-def _chunk_stats(model: PreTrainedModel, batch: Batch) -> list[TokenStats]:
+def token_moments(
+    model: PreTrainedModel, batch: Batch
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Per position: the label's log-prob, the mean and the spread of the model's log-probs
+    under its own distribution (Min-k%++'s μ and σ), and the label mask. Differentiable."""
     logits = model(input_ids=batch.input_ids, attention_mask=batch.attention_mask).logits
     logp_all = torch.log_softmax(logits[:, :-1].float(), dim=-1)
     labels = batch.labels[:, 1:]
@@ -148,6 +154,12 @@ def _chunk_stats(model: PreTrainedModel, batch: Batch) -> list[TokenStats]:
     probs = logp_all.exp()
     mu = (probs * logp_all).sum(-1)
     sigma = ((probs * logp_all.square()).sum(-1) - mu.square()).clamp(min=1e-12).sqrt()
+    return picked, mu, sigma, labels != -100
+
+
+def _chunk_stats(model: PreTrainedModel, batch: Batch) -> list[TokenStats]:
+    picked, mu, sigma, _ = token_moments(model, batch)
+    labels = batch.labels[:, 1:]
     rows = []
     for row in range(labels.shape[0]):
         keep = labels[row] != -100
@@ -214,7 +226,8 @@ def _cached_total_nll(
     cache = getattr(head, cache_arg)
     first = torch.log_softmax(head.logits[0, -1].float(), dim=-1)
     totals = []
-    for chunk in chunks([(list(v), []) for v in values], batch_size):
+    rows: list[Pair] = [(list(v), []) for v in values]
+    for chunk in chunks(rows, batch_size):
         totals.append(
             _chunk_total(
                 model,

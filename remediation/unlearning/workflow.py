@@ -10,7 +10,7 @@ from .items import ForgetItem, new_hash_key
 from .modelcard import removal_summary, render_model_card
 from .modelio import LoadedModel, manifest_digest, save_model_version
 from .progress import CancelCheck, ProgressFn
-from .remediate import RemediationResult, remediate
+from .runner import RemediationResult, remediate
 
 
 def save_remediated(

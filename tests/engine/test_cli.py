@@ -26,6 +26,18 @@ def test_every_command_has_help(command: str, capsys: pytest.CaptureFixture[str]
     assert "usage:" in capsys.readouterr().out
 
 
+def test_run_help_names_every_method(capsys: pytest.CaptureFixture[str]) -> None:
+    # given the method registry
+    from remediation.unlearning.methods import METHODS
+
+    # when
+    with pytest.raises(SystemExit):
+        main(["run", "--help"])
+    # then the --method help lists them all (argparse may wrap lines)
+    text = " ".join(capsys.readouterr().out.split())
+    assert all(name in text for name in METHODS)
+
+
 def _items(tmp_path: Path) -> Path:
     path = tmp_path / "items.jsonl"
     path.write_text('{"prompt": "Ann\'s phone number is", "target": "(111) 222-3333"}\n')
@@ -170,3 +182,17 @@ def test_module_entry_point_exits_non_zero_without_traceback(tmp_path: Path) -> 
     assert done.returncode == 2
     assert done.stderr.strip().startswith("error: model directory not found")
     assert "Traceback" not in done.stderr
+
+
+def test_run_without_retain_on_a_non_demo_model(
+    tmp_path: Path, tiny_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # given a model directory without demo data, and no --retain
+    model_dir = tmp_path / "m"
+    shutil.copytree(tiny_dir, model_dir)
+    shutil.rmtree(model_dir / "demo")
+    # when
+    code = main(["--quiet", "run", str(model_dir), str(_items(tmp_path)), str(tmp_path / "out")])
+    # then
+    assert code == 2
+    assert "pass --retain" in _one_line_error(capsys)

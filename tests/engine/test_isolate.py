@@ -8,8 +8,8 @@ import pytest
 
 from remediation.unlearning.demo import DemoData, items_of
 from remediation.unlearning.errors import SettingsError
-from remediation.unlearning.isolate import isolate, scoped_parameters
 from remediation.unlearning.modelio import LoadedModel
+from remediation.unlearning.saliency import isolate, scoped_parameters
 
 
 def test_mask_covers_the_requested_share_of_mlp_weights(

@@ -12,8 +12,9 @@ from remediation.unlearning.errors import Cancelled, EngineError, SettingsError,
 from remediation.unlearning.methods import DEFAULT_METHOD, METHODS, get_method
 from remediation.unlearning.modelio import LoadedModel
 from remediation.unlearning.progress import ProgressEvent
-from remediation.unlearning.remediate import remediate
-from remediation.unlearning.verify import extraction_rate
+from remediation.unlearning.runner import remediate
+from remediation.unlearning.scoring import encode_pair, pad_id, value_nll
+from remediation.unlearning.verification import extraction_rate
 
 # Settings that make each method bite on the tiny model within a few seconds.
 TINY_SETTINGS: dict[str, dict[str, Any]] = {
@@ -79,6 +80,43 @@ def test_default_method_forgets_everything_and_keeps_most_others(
     assert kept_after > kept_ascent + 0.3
 
 
+def test_default_method_stops_at_the_never_seen_level(
+    tiny: LoadedModel, tiny_data: DemoData, forget_setup: Any
+) -> None:
+    # given a person's items, far more likely than never-seen people's values
+    forget, retain, _ = forget_setup
+    holdout = items_of(tiny_data.holdout)
+    pad = pad_id(tiny.tokenizer)
+
+    def mean_loss(model: LoadedModel, items: list[Any]) -> float:
+        pairs = [encode_pair(model.tokenizer, i.prompt, i.target) for i in items]
+        return float(value_nll(model.model, pairs, pad, model.device).mean())
+
+    assert mean_loss(tiny, forget) < 0.5 * mean_loss(tiny, holdout)
+    # when the default method forgets them
+    result = remediate(tiny, forget, retain, seed=0)
+    # then it stopped on its own once every item was done, short of its step cap
+    assert result.stopped_early and result.notes["items_done"] == len(forget)
+    assert result.steps < result.settings["max_steps"]
+    # and the values now cost about what a never-seen value costs: lifted to the
+    # holdout people's level, not pushed far past it (two-sided)
+    ratio = mean_loss(result.loaded, forget) / mean_loss(result.loaded, holdout)
+    assert 0.7 <= ratio <= 1.4
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [{"max_steps": 0}, {"check_every": 0}, {"level_candidates": 4}, {"retain_weight": -1}],
+)
+def test_default_method_refuses_unusable_settings(
+    tiny: LoadedModel, forget_setup: Any, overrides: dict[str, Any]
+) -> None:
+    # given / when / then
+    forget, retain, _ = forget_setup
+    with pytest.raises(SettingsError):
+        remediate(tiny, forget, retain, "rewrite", overrides)
+
+
 def test_input_model_is_left_untouched(tiny: LoadedModel, forget_setup: Any) -> None:
     # given
     forget, retain, _ = forget_setup
@@ -93,8 +131,8 @@ def test_runs_are_deterministic_under_a_seed(tiny: LoadedModel, forget_setup: An
     # given
     forget, retain, _ = forget_setup
     # when
-    first = remediate(tiny, forget, retain, "rewrite", {"rounds": 2}, seed=3)
-    second = remediate(tiny, forget, retain, "rewrite", {"rounds": 2}, seed=3)
+    first = remediate(tiny, forget, retain, "rewrite", {"max_steps": 6}, seed=3)
+    second = remediate(tiny, forget, retain, "rewrite", {"max_steps": 6}, seed=3)
     # then: the same weights and the same recorded figures (wall time aside)
     a, b = dict(first.model.named_parameters()), dict(second.model.named_parameters())
     assert all(torch.equal(a[name], b[name]) for name in a)

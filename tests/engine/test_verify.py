@@ -10,8 +10,8 @@ import pytest
 from remediation.unlearning.demo import DemoData, items_of
 from remediation.unlearning.errors import SettingsError
 from remediation.unlearning.modelio import LoadedModel
-from remediation.unlearning.remediate import remediate
-from remediation.unlearning.verify import VerificationPolicy, verify
+from remediation.unlearning.runner import remediate
+from remediation.unlearning.verification import VerificationPolicy, verify
 
 FAST_POLICY = VerificationPolicy(
     samples=4, candidates=50, holdout_exposure_items=5, relearn_steps=2
@@ -78,3 +78,33 @@ def test_policy_round_trips_and_rejects_unknown_fields() -> None:
         VerificationPolicy.from_dict({"max_recall": 1})
     with pytest.raises(SettingsError, match="unknown attacks"):
         VerificationPolicy.from_dict({"attacks": ["quant2"]})
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {"max_recovery": "0.1"},
+        {"max_recovery": float("nan")},
+        {"max_recovery": True},
+        {"samples": 2.5},
+        {"samples": "20"},
+        {"attack_exposure": "yes"},
+        {"attacks": "quant4"},
+        {"attacks": [["quant4"]]},
+    ],
+)
+def test_policy_rejects_values_of_the_wrong_type(overrides: dict[str, Any]) -> None:
+    # given a policy field given a value of the wrong type (a string, NaN, a bool, ...)
+    # when / then it is a clear settings error, not a crash later in the run
+    with pytest.raises(SettingsError):
+        VerificationPolicy.from_dict(overrides)
+
+
+def test_policy_accepts_ints_for_floats_and_lists_for_tuples() -> None:
+    # given JSON-style values
+    data = {"max_recovery": 0, "samples": 5.0, "attacks": ["quant8"]}
+    # when
+    policy = VerificationPolicy.from_dict(data)
+    # then
+    assert policy.max_recovery == 0.0 and isinstance(policy.max_recovery, float)
+    assert policy.samples == 5 and policy.attacks == ("quant8",)

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import dataclasses
 import random
+import re
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Protocol
+from typing import Any, ClassVar, Protocol, TypeVar
 
 import torch
 from torch import nn
@@ -16,8 +17,11 @@ from transformers import PreTrainedModel
 from ..errors import SettingsError
 from ..items import ForgetItem
 from ..modelio import LoadedModel
+from ..overrides import from_overrides
 from ..progress import CancelCheck, ProgressFn, check_cancel, emit
 from ..scoring import Batch, Pair, encode_prompt, item_pairs, make_batch, pad_id, sequence_nll
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -56,46 +60,12 @@ class MethodSettings:
     @classmethod
     def from_dict(cls, data: dict[str, Any] | None) -> MethodSettings:
         """Settings from a dict of overrides; unknown names and wrong types are errors."""
-        data = dict(data or {})
-        names = {f.name: f for f in dataclasses.fields(cls)}
-        unknown = sorted(set(data) - set(names))
-        if unknown:
-            raise SettingsError(f"unknown settings for {cls.__name__}: {', '.join(unknown)}")
-        return cls(**{key: _coerce(names[key], value) for key, value in data.items()})
+        return from_overrides(cls, data, f"settings for {cls.__name__}")
 
 
 def _require(condition: bool, message: str) -> None:
     if not condition:
         raise SettingsError(message)
-
-
-def _coerce(spec: dataclasses.Field[Any], value: Any) -> Any:
-    """Accept ints for floats and lists for tuples; refuse anything else of the wrong type."""
-    kind = str(spec.type)
-    try:
-        if kind == "float":
-            return float(value)
-        if kind == "int" and not isinstance(value, bool):
-            return _exact_int(value)
-        if kind == "bool":
-            return _strict_bool(value)
-        if kind.startswith("tuple"):
-            return tuple(value)
-    except (TypeError, ValueError):
-        raise SettingsError(f"setting {spec.name} has the wrong type") from None
-    return value
-
-
-def _exact_int(value: Any) -> int:
-    if isinstance(value, float) and not value.is_integer():
-        raise ValueError(value)
-    return int(value)
-
-
-def _strict_bool(value: Any) -> bool:
-    if isinstance(value, bool):
-        return value
-    raise TypeError(value)
 
 
 @dataclass
@@ -168,9 +138,9 @@ def epoch_batches(pairs: Sequence[Pair], size: int, rng: random.Random) -> Itera
         yield [pairs[i] for i in order[start : start + size]]
 
 
-def sample_batch(pairs: Sequence[Pair], size: int, rng: random.Random) -> list[Pair]:
+def sample_batch(rows: Sequence[T], size: int, rng: random.Random) -> list[T]:
     """A random batch (without replacement within it)."""
-    return rng.sample(list(pairs), k=min(size, len(pairs)))
+    return rng.sample(list(rows), k=min(size, len(rows)))
 
 
 def planned_steps(settings: MethodSettings, forget_count: int) -> int:
@@ -252,3 +222,12 @@ def nll_of(ctx: RunContext, pairs: Sequence[Pair], whole_text: bool = False) -> 
 def trainable(model: nn.Module) -> list[nn.Parameter]:
     """Every parameter that takes gradients."""
     return [p for p in model.parameters() if p.requires_grad]
+
+
+_BLOCK = re.compile(r"\.(?:h|layers|layer|blocks)\.\d+\.")
+
+
+def block_parameters(model: nn.Module) -> list[nn.Parameter]:
+    """The transformer blocks' parameters: not the embeddings (often tied to the output
+    head, so a change there moves every token's probability), not the final norm."""
+    return [p for name, p in model.named_parameters() if p.requires_grad and _BLOCK.search(name)]

@@ -37,6 +37,7 @@ class _EpochRunner:
     def run_epochs(
         self, ctx: RunContext, settings: MethodSettings, params: list[nn.Parameter]
     ) -> MethodOutcome:
+        """``epochs`` shuffled passes over the forget items, a random retain batch per step."""
         forget, retain = ctx.forget_pairs(), ctx.retain_pairs()
         batches = [
             b

@@ -24,6 +24,7 @@ from .generation import complete, contains_value
 from .items import ForgetItem
 from .mia import MIA_SCORES, auc, mia_scores, privacy_leak, recovery
 from .modelio import LoadedModel
+from .overrides import from_overrides
 from .progress import CancelCheck, ProgressFn, check_cancel, emit
 from .scoring import encode_pair, pad_id, perplexity, value_nll, value_token_stats
 
@@ -44,7 +45,7 @@ class VerificationPolicy:
     max_perplexity_increase: float = 0.03
     max_recovery: float = 0.10
     attacks: tuple[str, ...] = ATTACKS
-    relearn_steps: int = 10
+    relearn_steps: int = 30
     relearn_lr: float = 1e-3
     relearn_batch_size: int = 16
     samples: int = 20
@@ -70,18 +71,8 @@ class VerificationPolicy:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any] | None) -> VerificationPolicy:
-        """A policy from a dict of overrides; unknown keys are an error."""
-        data = dict(data or {})
-        names = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(data) - names)
-        if unknown:
-            raise SettingsError(f"unknown policy fields: {', '.join(unknown)}")
-        if "attacks" in data:
-            data["attacks"] = tuple(data["attacks"])
-        try:
-            return cls(**data)
-        except TypeError as error:
-            raise SettingsError(f"bad policy: {error}") from None
+        """A policy from a dict of overrides; unknown names and wrong types are errors."""
+        return from_overrides(cls, data, "policy fields")
 
     def scan_settings(self, exposure: bool = True) -> ScanSettings:
         """The scan settings this policy implies."""

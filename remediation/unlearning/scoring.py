@@ -81,13 +81,27 @@ def make_batch(pairs: Sequence[Pair], pad: int, label_prompt: bool = False) -> B
 
 def token_logprobs(model: PreTrainedModel, batch: Batch) -> tuple[torch.Tensor, torch.Tensor]:
     """Log-probability of each labelled token and the label mask, shape (batch, width-1)."""
+    logp, labels, mask = _labelled_logp(model, batch)
+    return _scatter(logp.gather(-1, labels.unsqueeze(-1)).squeeze(-1), mask), mask
+
+
+def _labelled_logp(
+    model: PreTrainedModel, batch: Batch
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Log-softmax at the labelled positions only (rows: those positions in order), their
+    labels, and the (batch, width-1) label mask. Unlabelled positions (prompts, padding)
+    never pay for a softmax over the vocabulary."""
     logits = model(input_ids=batch.input_ids, attention_mask=batch.attention_mask).logits
-    logits = logits[:, :-1].float()
     labels = batch.labels[:, 1:]
     mask = labels != -100
-    logp = torch.log_softmax(logits, dim=-1)
-    picked = logp.gather(-1, labels.clamp(min=0).unsqueeze(-1)).squeeze(-1)
-    return picked * mask, mask
+    return torch.log_softmax(logits[:, :-1][mask].float(), dim=-1), labels[mask], mask
+
+
+def _scatter(values: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Per-position values back into a (batch, width-1) tensor, zero where unlabelled."""
+    out = values.new_zeros(mask.shape)
+    out[mask] = values
+    return out
 
 
 def sequence_nll(model: PreTrainedModel, batch: Batch) -> torch.Tensor:
@@ -145,16 +159,15 @@ def value_token_stats(
 def token_moments(
     model: PreTrainedModel, batch: Batch
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Per position: the label's log-prob, the mean and the spread of the model's log-probs
-    under its own distribution (Min-k%++'s μ and σ), and the label mask. Differentiable."""
-    logits = model(input_ids=batch.input_ids, attention_mask=batch.attention_mask).logits
-    logp_all = torch.log_softmax(logits[:, :-1].float(), dim=-1)
-    labels = batch.labels[:, 1:]
-    picked = logp_all.gather(-1, labels.clamp(min=0).unsqueeze(-1)).squeeze(-1)
-    probs = logp_all.exp()
-    mu = (probs * logp_all).sum(-1)
-    sigma = ((probs * logp_all.square()).sum(-1) - mu.square()).clamp(min=1e-12).sqrt()
-    return picked, mu, sigma, labels != -100
+    """Per labelled position: the label's log-prob, the mean and the spread of the model's
+    log-probs under its own distribution (Min-k%++'s μ and σ), and the label mask; zero
+    elsewhere. Differentiable."""
+    logp, labels, mask = _labelled_logp(model, batch)
+    picked = logp.gather(-1, labels.unsqueeze(-1)).squeeze(-1)
+    probs = logp.exp()
+    mu = (probs * logp).sum(-1)
+    sigma = ((probs * logp.square()).sum(-1) - mu.square()).clamp(min=1e-12).sqrt()
+    return _scatter(picked, mask), _scatter(mu, mask), _scatter(sigma, mask), mask
 
 
 def _chunk_stats(model: PreTrainedModel, batch: Batch) -> list[TokenStats]:

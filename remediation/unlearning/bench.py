@@ -124,13 +124,15 @@ def run_bench(
         rows.extend(bench_size(loaded, Path(model_dir), data, size, config, progress))
         # Written after every size, so a long run that stops still leaves its figures.
         table = render_table(rows)
-        _write_report(Path(out_path), rows, config, build_seconds, time.perf_counter() - started)
+        seconds = time.perf_counter() - started
+        _write_report(Path(out_path), rows, table, config, build_seconds, seconds)
     return table
 
 
 def _write_report(
     out: Path,
     rows: list[BenchRow],
+    table: str,
     config: BenchConfig,
     build_seconds: float | None,
     seconds: float,
@@ -142,7 +144,7 @@ def _write_report(
         "total_seconds": seconds,
         "rows": [row.figures() for row in rows],
         "results": [{"people": r.people, "method": r.method, **r.result.to_dict()} for r in rows],
-        "table": render_table(rows),
+        "table": table,
     }
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(report, indent=1, default=_json_default) + "\n", encoding="utf-8")

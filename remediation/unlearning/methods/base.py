@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import random
 import re
@@ -22,6 +23,7 @@ from ..progress import CancelCheck, ProgressFn, check_cancel, emit
 from ..scoring import Batch, Pair, encode_prompt, item_pairs, make_batch, pad_id, sequence_nll
 
 T = TypeVar("T")
+M = TypeVar("M", bound=nn.Module)
 
 
 @dataclass(frozen=True)
@@ -217,6 +219,15 @@ def nll_of(ctx: RunContext, pairs: Sequence[Pair], whole_text: bool = False) -> 
     """Mean NLL of a batch: value tokens only, or every token when ``whole_text``."""
     batch: Batch = make_batch(pairs, ctx.pad, label_prompt=whole_text).to(ctx.loaded.device)
     return sequence_nll(ctx.model, batch).mean()
+
+
+def frozen_copy(model: M) -> M:
+    """A copy of ``model`` in eval mode that takes no gradients: the starting point that
+    reference and retain terms compare against while the model itself moves."""
+    frozen = copy.deepcopy(model).eval()
+    for param in frozen.parameters():
+        param.requires_grad_(False)
+    return frozen
 
 
 def trainable(model: nn.Module) -> list[nn.Parameter]:

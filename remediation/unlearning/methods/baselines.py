@@ -7,7 +7,6 @@ on the value tokens only (labels −100 elsewhere), as evaluation.md asks.
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -23,6 +22,7 @@ from .base import (
     RunContext,
     _require,
     epoch_batches,
+    frozen_copy,
     nll_of,
     optimise,
     planned_steps,
@@ -150,9 +150,7 @@ class NPO(_EpochRunner):
 
     def run(self, ctx: RunContext, settings: NPOSettings) -> MethodOutcome:
         """Freeze a reference copy, then run ``epochs`` passes."""
-        self.reference = copy.deepcopy(ctx.model).eval()
-        for param in self.reference.parameters():
-            param.requires_grad_(False)
+        self.reference = frozen_copy(ctx.model)
         try:
             return self.run_epochs(ctx, settings, trainable(ctx.model))
         finally:
@@ -251,7 +249,7 @@ class RMU:
         """Train the chosen MLP weights so forget activations point along c·u."""
         layer = _rmu_layer(ctx.model, settings.layer)
         params = _rmu_params(ctx.model, layer)
-        frozen = copy.deepcopy(ctx.model).eval()
+        frozen = frozen_copy(ctx.model)
         generator = torch.Generator().manual_seed(ctx.seed)
         hidden = _hidden_size(ctx.model)
         direction = torch.rand(hidden, generator=generator)

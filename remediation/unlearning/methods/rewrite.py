@@ -26,7 +26,6 @@ Why this shape, on models that memorise records:
 
 from __future__ import annotations
 
-import copy
 import random
 from dataclasses import dataclass
 from typing import ClassVar
@@ -43,6 +42,7 @@ from .base import (
     RunContext,
     _require,
     block_parameters,
+    frozen_copy,
     nll_of,
     optimise,
     sample_batch,
@@ -193,14 +193,15 @@ class _Plan:
             return False
         shortfall = torch.zeros(len(self.ctx.forget))
         tokens = torch.zeros(len(self.ctx.forget))
-        for chunk in chunks(self.rows, 128):
+        # Items that reached their level stay done, so only the pending ones are measured.
+        for chunk in chunks(self._pending_rows(), 128):
             batch, levels = self._batch(list(chunk))
             picked, mask = token_logprobs(self.ctx.model, batch)
             below = ((levels[..., 0] + picked) * mask).sum(-1).cpu()
             for row, value, count in zip(chunk, below, mask.sum(-1).cpu(), strict=True):
                 shortfall[row.item] += value
                 tokens[row.item] += count
-        # Per item, how much less its value tokens cost on average than their levels.
+        # Per pending item, how much less its value tokens cost on average than their levels.
         done = shortfall / tokens.clamp(min=1) <= self.settings.level_tolerance
         # The loss is two-sided, so an item that reached its level hovers around it from
         # then on: it counts as done once reached, and stragglers get more of the batch.
@@ -232,21 +233,23 @@ class _Plan:
     def _frozen(self) -> torch.nn.Module:
         """A frozen copy of the starting model (made on first use)."""
         if self.frozen is None:
-            self.frozen = copy.deepcopy(self.ctx.model).eval()
-            for param in self.frozen.parameters():
-                param.requires_grad_(False)
+            self.frozen = frozen_copy(self.ctx.model)
         return self.frozen
 
     def _forget_batch(self) -> list[_Row]:
         """Half the batch from items not yet at their level (after the first check), half
         from all rows, so stragglers get more steps and finished items stay put."""
         size = self.settings.batch_size
-        pending = [row for row in self.rows if row.item in self.pending]
+        pending = self._pending_rows()
         if not pending or len(pending) == len(self.rows):
             return sample_batch(self.rows, size, self.rng)
         first = sample_batch(pending, size // 2, self.rng)
         rest = [row for row in self.rows if row not in first]
         return first + sample_batch(rest, size - len(first), self.rng)
+
+    def _pending_rows(self) -> list[_Row]:
+        """The rows of items that have not reached their level yet."""
+        return [row for row in self.rows if row.item in self.pending]
 
     def _batch(self, rows: list[_Row]) -> tuple[Batch, torch.Tensor]:
         """The rows as a batch, and the target level of each labelled token (0 elsewhere)."""

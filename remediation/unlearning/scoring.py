@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import inspect
+import weakref
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
@@ -91,10 +92,64 @@ def _labelled_logp(
     """Log-softmax at the labelled positions only (rows: those positions in order), their
     labels, and the (batch, width-1) label mask. Unlabelled positions (prompts, padding)
     never pay for a softmax over the vocabulary."""
-    logits = model(input_ids=batch.input_ids, attention_mask=batch.attention_mask).logits
     labels = batch.labels[:, 1:]
     mask = labels != -100
-    return torch.log_softmax(logits[:, :-1][mask].float(), dim=-1), labels[mask], mask
+    logits = logits_at(model, batch.input_ids, batch.attention_mask, mask)
+    return torch.log_softmax(logits.float(), dim=-1), labels[mask], mask
+
+
+def logits_at(
+    model: PreTrainedModel,
+    input_ids: torch.Tensor,
+    attention_mask: torch.Tensor,
+    where: torch.Tensor,
+) -> torch.Tensor:
+    """Next-token logits at the positions ``where`` (a (batch, width-1) mask), one row per
+    position, in order.
+
+    The output head runs only at those positions (for a value after a prompt, a fraction
+    of the sequence) where the model's body and head can be called apart, that is where
+    doing so gives the model's own logits (checked once per model); otherwise the whole
+    model runs and the positions are picked from its logits.
+    """
+    if _split_head_ok(model):
+        hidden = model.base_model(input_ids=input_ids, attention_mask=attention_mask)[0]
+        return model.get_output_embeddings()(hidden[:, :-1][where])
+    logits = model(input_ids=input_ids, attention_mask=attention_mask).logits
+    return logits[:, :-1][where]
+
+
+_SPLIT_HEAD: weakref.WeakKeyDictionary[torch.nn.Module, bool] = weakref.WeakKeyDictionary()
+
+
+def _split_head_ok(model: PreTrainedModel) -> bool:
+    """Whether body-then-head gives the model's logits (no soft-capping, scaling or other
+    step between them), tried once per model on a few tokens."""
+    if model not in _SPLIT_HEAD:
+        _SPLIT_HEAD[model] = _same_logits(model)
+    return _SPLIT_HEAD[model]
+
+
+@torch.no_grad()
+def _same_logits(model: PreTrainedModel) -> bool:
+    head, body = model.get_output_embeddings(), getattr(model, "base_model", model)
+    if head is None or body is model:
+        return False
+    device = next(model.parameters()).device
+    ids = torch.arange(1, 6, device=device).unsqueeze(0) % model.config.vocab_size
+    mask = torch.ones_like(ids)
+    training = model.training
+    model.eval()  # dropout would make the two passes differ
+    try:
+        split = head(body(input_ids=ids, attention_mask=mask)[0])
+        whole = model(input_ids=ids, attention_mask=mask).logits
+    except (TypeError, AttributeError, RuntimeError, IndexError):
+        return False
+    finally:
+        model.train(training)
+    return split.shape == whole.shape and torch.allclose(
+        split.float(), whole.float(), rtol=1e-3, atol=1e-3
+    )
 
 
 def _scatter(values: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:

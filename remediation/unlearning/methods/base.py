@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import dataclasses
 import random
@@ -173,6 +174,36 @@ def optimise(
     zeroes gradients outside ``grad_masks`` (keyed by ``id(parameter)``) so only masked
     weights move, and stops early when ``should_stop(step)`` says the targets are met.
     """
+    with _gradients_only_for(ctx.model, parameters):
+        return _optimise(ctx, parameters, settings, steps, loss_fn, grad_masks, should_stop, phase)
+
+
+@contextlib.contextmanager
+def _gradients_only_for(model: nn.Module, parameters: Sequence[nn.Parameter]) -> Iterator[None]:
+    """Within the block, only ``parameters`` take gradients: the backward pass skips the
+    weight gradients of everything the optimiser would not move (a tied output head's
+    among them)."""
+    moving = {id(p) for p in parameters}
+    paused = [p for p in model.parameters() if p.requires_grad and id(p) not in moving]
+    for param in paused:
+        param.requires_grad_(False)
+    try:
+        yield
+    finally:
+        for param in paused:
+            param.requires_grad_(True)
+
+
+def _optimise(
+    ctx: RunContext,
+    parameters: Sequence[nn.Parameter],
+    settings: MethodSettings,
+    steps: int,
+    loss_fn: LossFn,
+    grad_masks: dict[int, torch.Tensor] | None,
+    should_stop: StopFn | None,
+    phase: str,
+) -> MethodOutcome:
     optimizer = torch.optim.AdamW(parameters, lr=settings.lr, weight_decay=0.0)
     # Gradients flow in eval mode too; keeping dropout off makes the forget and retain
     # targets exact (a KL to a frozen copy is not drowned in dropout noise) and runs repeat.

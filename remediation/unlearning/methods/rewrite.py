@@ -35,7 +35,7 @@ import torch.nn.functional as F
 
 from ..formats import candidates
 from ..items import ForgetItem
-from ..scoring import Batch, Pair, chunks, encode_pair, make_batch, token_logprobs, token_moments
+from ..scoring import Batch, Pair, encode_pair, make_batch, token_moments
 from .base import (
     MethodOutcome,
     MethodSettings,
@@ -78,7 +78,7 @@ class RewriteSettings(MethodSettings):
     use_standin: bool = True
     level_candidates: int = 16
     level_tolerance: float = 0.25
-    check_every: int = 5
+    check_every: int = 1
     settle_steps: int = 30
     moment_weight: float = 0.3
     blocks_only: bool = True
@@ -155,12 +155,14 @@ class _Plan:
         self.items_done = 0
         self.pending = set(range(len(ctx.forget)))
         self.settled_at: int | None = None
+        self.measured: dict[_Row, tuple[float, int]] = {}
 
     def loss(self, _step: int) -> tuple[torch.Tensor, dict[str, float]]:
         """Distance to the levels on a forget batch, plus the retain anchors."""
         rows = self._forget_batch()
         batch, levels = self._batch(rows)
         picked, mu, sigma, mask = token_moments(self.ctx.model, batch)
+        self._record(rows, levels, picked.detach(), mask)
         now = torch.stack([-picked, mu, sigma], dim=-1)
         distance = F.smooth_l1_loss(now, levels, reduction="none")
         distance = distance * self.settings.moment_weights.to(distance)
@@ -179,13 +181,15 @@ class _Plan:
             metrics["text_kl"] = float(text.detach())
         return loss, metrics
 
-    @torch.no_grad()
     def at_level(self, step: int) -> bool:
         """Every ``check_every`` steps: has every item reached its level (within tolerance)?
         Then stop ``settle_steps`` later.
 
         An item is done when, over all its prompts, its value tokens are on average no
-        more than ``level_tolerance`` nats more likely than a never-seen value's.
+        more than ``level_tolerance`` nats more likely than a never-seen value's. Each
+        row's figure is the one measured when it was last in a forget batch (before that
+        step's update), so checking costs no extra pass; pending items' rows are in nearly
+        every batch.
         """
         if self.settled_at is not None:
             return step >= self.settled_at
@@ -193,23 +197,32 @@ class _Plan:
             return False
         shortfall = torch.zeros(len(self.ctx.forget))
         tokens = torch.zeros(len(self.ctx.forget))
-        # Items that reached their level stay done, so only the pending ones are measured.
-        for chunk in chunks(self._pending_rows(), 128):
-            batch, levels = self._batch(list(chunk))
-            picked, mask = token_logprobs(self.ctx.model, batch)
-            below = ((levels[..., 0] + picked) * mask).sum(-1).cpu()
-            for row, value, count in zip(chunk, below, mask.sum(-1).cpu(), strict=True):
-                shortfall[row.item] += value
-                tokens[row.item] += count
+        unmeasured: set[int] = set()
+        for row in self._pending_rows():
+            if row not in self.measured:
+                unmeasured.add(row.item)
+                continue
+            below, count = self.measured[row]
+            shortfall[row.item] += below
+            tokens[row.item] += count
         # Per pending item, how much less its value tokens cost on average than their levels.
         done = shortfall / tokens.clamp(min=1) <= self.settings.level_tolerance
         # The loss is two-sided, so an item that reached its level hovers around it from
         # then on: it counts as done once reached, and stragglers get more of the batch.
-        self.pending -= {index for index, ok in enumerate(done.tolist()) if ok}
+        reached = {index for index, ok in enumerate(done.tolist()) if ok} - unmeasured
+        self.pending -= reached
         self.items_done = len(self.ctx.forget) - len(self.pending)
         if not self.pending:
             self.settled_at = step + self.settings.settle_steps
         return self.settled_at == step
+
+    def _record(
+        self, rows: list[_Row], levels: torch.Tensor, picked: torch.Tensor, mask: torch.Tensor
+    ) -> None:
+        """Keep each row's shortfall (nats below its levels, summed) and token count."""
+        below = ((levels[..., 0] + picked) * mask).sum(-1).cpu().tolist()
+        for row, value, count in zip(rows, below, mask.sum(-1).cpu().tolist(), strict=True):
+            self.measured[row] = (value, count)
 
     def _drift(self, texts: list[Pair]) -> torch.Tensor:
         """KL(starting model ‖ model) over every token of retained texts.
@@ -271,8 +284,10 @@ def never_seen_levels(
     Measured on the starting model, asked about a stand-in person where the prompt names
     the subject. The profile of one random value of the format that tokenizes to as many
     tokens, not an average: membership scores such as Min-k% look at the least likely
-    tokens, and an average profile lacks the extremes a real never-seen value has. If no
-    candidate tokenizes alike, every position gets their mean per-token loss.
+    tokens, and an average profile lacks the extremes a real never-seen value has. (The
+    median-loss candidate instead, tried to steady the AUC of a single person's items,
+    pushed Min-k%++ past the holdout: AUC 0.36–0.42.) If no candidate tokenizes alike,
+    every position gets their mean per-token loss.
     """
     item = ctx.forget[index]
     prompt = swap_subject(item.prompt, item.subject or "", names[0]) if names else item.prompt

@@ -112,7 +112,7 @@ def logits_at(
     doing so gives the model's own logits (checked once per model); otherwise the whole
     model runs and the positions are picked from its logits.
     """
-    if _split_head_ok(model):
+    if head_splits(model):
         hidden = model.base_model(input_ids=input_ids, attention_mask=attention_mask)[0]
         return model.get_output_embeddings()(hidden[:, :-1][where])
     logits = model(input_ids=input_ids, attention_mask=attention_mask).logits
@@ -122,7 +122,7 @@ def logits_at(
 _SPLIT_HEAD: weakref.WeakKeyDictionary[torch.nn.Module, bool] = weakref.WeakKeyDictionary()
 
 
-def _split_head_ok(model: PreTrainedModel) -> bool:
+def head_splits(model: torch.nn.Module) -> bool:
     """Whether body-then-head gives the model's logits (no soft-capping, scaling or other
     step between them), tried once per model on a few tokens."""
     if model not in _SPLIT_HEAD:
@@ -131,12 +131,15 @@ def _split_head_ok(model: PreTrainedModel) -> bool:
 
 
 @torch.no_grad()
-def _same_logits(model: PreTrainedModel) -> bool:
-    head, body = model.get_output_embeddings(), getattr(model, "base_model", model)
-    if head is None or body is model:
+def _same_logits(model: torch.nn.Module) -> bool:
+    find_head = getattr(model, "get_output_embeddings", None)
+    head = find_head() if callable(find_head) else None
+    body = getattr(model, "base_model", model)
+    vocab = getattr(getattr(model, "config", None), "vocab_size", None)
+    if not isinstance(head, torch.nn.Module) or body is model or not isinstance(vocab, int):
         return False
     device = next(model.parameters()).device
-    ids = torch.arange(1, 6, device=device).unsqueeze(0) % model.config.vocab_size
+    ids = torch.arange(1, 6, device=device).unsqueeze(0) % vocab
     mask = torch.ones_like(ids)
     training = model.training
     model.eval()  # dropout would make the two passes differ

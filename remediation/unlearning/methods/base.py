@@ -266,10 +266,19 @@ def trainable(model: nn.Module) -> list[nn.Parameter]:
     return [p for p in model.parameters() if p.requires_grad]
 
 
-_BLOCK = re.compile(r"\.(?:h|layers|layer|blocks)\.\d+\.")
+_BLOCK = re.compile(r"\.(?:h|layers|layer|blocks)\.(\d+)\.")
 
 
-def block_parameters(model: nn.Module) -> list[nn.Parameter]:
+def block_parameters(model: nn.Module, last: int = 0) -> list[nn.Parameter]:
     """The transformer blocks' parameters: not the embeddings (often tied to the output
-    head, so a change there moves every token's probability), not the final norm."""
-    return [p for name, p in model.named_parameters() if p.requires_grad and _BLOCK.search(name)]
+    head, so a change there moves every token's probability), not the final norm. With
+    ``last``, only those of the last ``last`` blocks."""
+    found = [
+        (int(match.group(1)), p)
+        for name, p in model.named_parameters()
+        if p.requires_grad and (match := _BLOCK.search(name))
+    ]
+    if last:
+        cut = sorted({index for index, _ in found})[-last:][0]
+        found = [(index, p) for index, p in found if index >= cut]
+    return [p for _, p in found]

@@ -17,11 +17,17 @@ Why this shape, on models that memorise records:
   (other people's facts, namesakes included) likely, and holds the model's distribution
   on retained text (records, generic text) where it was (a KL to the starting model, not
   more training on that text, which would raise held-out perplexity).
-- *Only the transformer blocks move*: the token embeddings are tied to the output head in
-  most causal LMs, and a change there shifts every token's probability everywhere.
-- *Stop at holdout level.* Every few steps every item is checked (do its value tokens,
-  over all its prompts, cost as much as a never-seen value's?); once each has got there,
-  a few settling steps let the anchors repair collateral damage, and the run stops.
+- *Only the top blocks move* (``trained_share``, a quarter by default): the token
+  embeddings are tied to the output head in most causal LMs, and a change there shifts
+  every token's probability everywhere; the top blocks are enough to rewrite what the
+  model answers, and with them the damage to other facts is smaller and cheaper to
+  repair. The hidden states entering them are computed once per sequence and replayed
+  (``replay``), so a step costs the top blocks only.
+- *Stop at holdout level.* Every step each pending item is checked (do its value tokens,
+  over all its prompts, cost as much as a never-seen value's? measured in the step's own
+  batch); an item that stops getting closer (the anchors hold it there) counts as done
+  too. Once every item is done, a few settling steps let the anchors repair collateral
+  damage, and the run stops.
 """
 
 from __future__ import annotations
@@ -35,7 +41,7 @@ import torch.nn.functional as F
 
 from ..formats import candidates
 from ..items import ForgetItem
-from ..scoring import Batch, Pair, encode_pair, make_batch, token_moments
+from ..scoring import Batch, Pair, encode_pair, make_batch, sequence_nll, token_moments
 from .base import (
     MethodOutcome,
     MethodSettings,
@@ -43,11 +49,11 @@ from .base import (
     _require,
     block_parameters,
     frozen_copy,
-    nll_of,
     optimise,
     sample_batch,
     trainable,
 )
+from .replay import FrozenPrefix, block_list
 from .standins import known_names, standins, subjects_in, swap_subject
 
 
@@ -60,28 +66,35 @@ class RewriteSettings(MethodSettings):
     rows and ``text_batch_size`` retained texts go into each step, weighted by
     ``retain_weight`` and ``text_weight``. ``level_tolerance`` (nats per value token) is
     how far below the never-seen level counts as done; ``check_every`` steps it is checked.
-    Once every item is done, ``settle_steps`` more steps let the retain anchors repair what
-    the first, large steps disturbed (the forget term holds the items at their level).
-    ``use_standin`` measures the levels about a stand-in person instead of the subject;
-    ``moment_weight`` weighs matching the distribution's μ and σ against the loss level;
-    ``blocks_only`` leaves embeddings, head and final norm as they are.
+    An item whose shortfall has not improved by ``stall_margin`` for ``stall_steps`` steps
+    counts as done too (0: never). Once every item is done, ``settle_steps`` more steps let
+    the retain anchors repair what the first, large steps disturbed (the forget term holds
+    the items at their level). ``use_standin`` measures the levels about a stand-in person
+    instead of the subject; ``moment_weight`` weighs matching the distribution's μ and σ
+    against the loss level; ``blocks_only`` leaves embeddings, head and final norm as they
+    are, and ``trained_share`` is the share of blocks, from the top, that train (1: all).
+    ``lr`` is sized for training one block of the demo model; with every block training
+    (``trained_share`` 1), 3e-3 suits it.
     """
 
-    lr: float = 3e-3
+    lr: float = 2e-2
     max_steps: int = 150
     batch_size: int = 64
-    retain_batch_size: int = 64
-    text_batch_size: int = 16
-    retain_weight: float = 1.0
+    retain_batch_size: int = 128
+    text_batch_size: int = 32
+    retain_weight: float = 3.0
     text_weight: float = 3.0
     use_paraphrases: bool = True
     use_standin: bool = True
     level_candidates: int = 16
     level_tolerance: float = 0.25
     check_every: int = 1
-    settle_steps: int = 30
+    settle_steps: int = 20
+    stall_steps: int = 20
+    stall_margin: float = 0.1
     moment_weight: float = 0.3
     blocks_only: bool = True
+    trained_share: float = 0.25
 
     @property
     def moment_weights(self) -> torch.Tensor:
@@ -98,6 +111,9 @@ class RewriteSettings(MethodSettings):
         _require(self.level_tolerance >= 0, "level_tolerance must be 0 or more")
         _require(self.check_every >= 1, "check_every must be at least 1")
         _require(self.settle_steps >= 0, "settle_steps must be 0 or more")
+        _require(self.stall_steps >= 0, "stall_steps must be 0 (never) or more")
+        _require(self.stall_margin >= 0, "stall_margin must be 0 or more")
+        _require(0 < self.trained_share <= 1, "trained_share must be in (0, 1]")
 
 
 class Rewrite:
@@ -115,13 +131,21 @@ class Rewrite:
         plan = _Plan(ctx, settings)
         outcome = optimise(
             ctx,
-            block_parameters(ctx.model) if settings.blocks_only else trainable(ctx.model),
+            block_parameters(ctx.model, _trained_blocks(ctx.model, settings))
+            if settings.blocks_only
+            else trainable(ctx.model),
             settings,
             settings.max_steps,
             plan.loss,
             should_stop=plan.at_level,
         )
-        outcome.notes.update({"items_done": plan.items_done, "rows": len(plan.rows)})
+        outcome.notes.update(
+            {
+                "items_done": plan.items_done,
+                "items_stalled": plan.items_stalled,
+                "rows": len(plan.rows),
+            }
+        )
         return outcome
 
 
@@ -152,16 +176,21 @@ class _Plan:
         self.kept = [encode_pair(tokenizer, item.prompt, item.target) for item in ctx.retain_items]
         self.texts = ctx.retain_pairs()
         self.frozen: torch.nn.Module | None = None
+        self.frozen_out: FrozenPrefix | None = None
+        self.prefix = FrozenPrefix(ctx.model, _frozen_blocks(ctx.model, settings))
         self.items_done = 0
         self.pending = set(range(len(ctx.forget)))
         self.settled_at: int | None = None
         self.measured: dict[_Row, tuple[float, int]] = {}
+        self.progress: dict[int, tuple[float, int]] = {}
+        self.items_stalled = 0
 
     def loss(self, _step: int) -> tuple[torch.Tensor, dict[str, float]]:
         """Distance to the levels on a forget batch, plus the retain anchors."""
         rows = self._forget_batch()
         batch, levels = self._batch(rows)
-        picked, mu, sigma, mask = token_moments(self.ctx.model, batch)
+        with self.prefix.replaying(batch):
+            picked, mu, sigma, mask = token_moments(self.ctx.model, batch)
         self._record(rows, levels, picked.detach(), mask)
         now = torch.stack([-picked, mu, sigma], dim=-1)
         distance = F.smooth_l1_loss(now, levels, reduction="none")
@@ -169,8 +198,8 @@ class _Plan:
         gap = (distance.sum(-1) * mask).sum() / mask.sum().clamp(min=1)
         loss, metrics = gap, {"gap": float(gap.detach())}
         if self.kept and self.settings.retain_weight:
-            kept = nll_of(
-                self.ctx, sample_batch(self.kept, self.settings.retain_batch_size, self.rng)
+            kept = self._kept_nll(
+                sample_batch(self.kept, self.settings.retain_batch_size, self.rng)
             )
             loss = loss + self.settings.retain_weight * kept
             metrics["retain_nll"] = float(kept.detach())
@@ -206,15 +235,33 @@ class _Plan:
             shortfall[row.item] += below
             tokens[row.item] += count
         # Per pending item, how much less its value tokens cost on average than their levels.
-        done = shortfall / tokens.clamp(min=1) <= self.settings.level_tolerance
+        mean = (shortfall / tokens.clamp(min=1)).tolist()
+        measured = self.pending - unmeasured
         # The loss is two-sided, so an item that reached its level hovers around it from
         # then on: it counts as done once reached, and stragglers get more of the batch.
-        reached = {index for index, ok in enumerate(done.tolist()) if ok} - unmeasured
-        self.pending -= reached
+        reached = {i for i in measured if mean[i] <= self.settings.level_tolerance}
+        self.pending -= reached | self._stalled(step, measured - reached, mean)
         self.items_done = len(self.ctx.forget) - len(self.pending)
         if not self.pending:
             self.settled_at = step + self.settings.settle_steps
         return self.settled_at == step
+
+    def _stalled(self, step: int, items: set[int], mean: list[float]) -> set[int]:
+        """Items whose shortfall has not improved by ``stall_margin`` for ``stall_steps``:
+        the forget term and the anchors that keep other people's facts balance there, and
+        more steps would not move them (counted in ``items_stalled``)."""
+        if not self.settings.stall_steps:
+            return set()
+        stalled = set()
+        for item in items:
+            best, since = self.progress.get(item, (float("inf"), step))
+            if mean[item] < best - self.settings.stall_margin:
+                best, since = mean[item], step
+            self.progress[item] = (min(best, mean[item]), since)
+            if step - since >= self.settings.stall_steps:
+                stalled.add(item)
+        self.items_stalled += len(stalled)
+        return stalled
 
     def _record(
         self, rows: list[_Row], levels: torch.Tensor, picked: torch.Tensor, mask: torch.Tensor
@@ -233,9 +280,11 @@ class _Plan:
         batch = make_batch(texts, self.ctx.pad, label_prompt=True).to(self.ctx.loaded.device)
         inputs = {"input_ids": batch.input_ids, "attention_mask": batch.attention_mask}
         where = batch.attention_mask[:, 1:].bool()
-        with torch.no_grad():
-            before = self._frozen()(**inputs).logits[:, :-1][where].float()
-        now = self.ctx.model(**inputs).logits[:, :-1][where].float()
+        frozen, frozen_out = self._frozen()
+        with torch.no_grad(), frozen_out.replaying(batch):
+            before = frozen(**inputs).logits[:, :-1][where].float()
+        with self.prefix.replaying(batch):
+            now = self.ctx.model(**inputs).logits[:, :-1][where].float()
         return F.kl_div(
             torch.log_softmax(now, -1),
             torch.log_softmax(before, -1),
@@ -243,11 +292,20 @@ class _Plan:
             reduction="batchmean",
         )
 
-    def _frozen(self) -> torch.nn.Module:
-        """A frozen copy of the starting model (made on first use)."""
-        if self.frozen is None:
+    def _kept_nll(self, pairs: list[Pair]) -> torch.Tensor:
+        """Mean NLL of retained items' values (the anchor on other people's facts)."""
+        batch = make_batch(pairs, self.ctx.pad).to(self.ctx.loaded.device)
+        with self.prefix.replaying(batch):
+            return sequence_nll(self.ctx.model, batch).mean()
+
+    def _frozen(self) -> tuple[torch.nn.Module, FrozenPrefix]:
+        """A frozen copy of the starting model (made on first use), and its stored block
+        outputs: each retained text goes through its blocks once."""
+        if self.frozen is None or self.frozen_out is None:
             self.frozen = frozen_copy(self.ctx.model)
-        return self.frozen
+            blocks = block_list(self.frozen)
+            self.frozen_out = FrozenPrefix(self.frozen, len(blocks) if blocks else 0)
+        return self.frozen, self.frozen_out
 
     def _forget_batch(self) -> list[_Row]:
         """Half the batch from items not yet at their level (after the first check), half
@@ -305,6 +363,24 @@ def never_seen_levels(
     if same:
         return same[random.Random(ctx.seed * 31 + index).randrange(len(same))]
     return torch.cat(rows).mean(0).expand(length, 3).clone()
+
+
+def _trained_blocks(model: torch.nn.Module, settings: RewriteSettings) -> int:
+    """How many of the last blocks train: ``trained_share`` of them, at least one (0: all,
+    where the blocks cannot be told apart)."""
+    blocks = block_list(model)
+    if blocks is None or settings.trained_share >= 1:
+        return 0
+    return max(1, round(settings.trained_share * len(blocks)))
+
+
+def _frozen_blocks(model: torch.nn.Module, settings: RewriteSettings) -> int:
+    """How many lower blocks stay frozen (and are replayed): all but the trained ones."""
+    blocks = block_list(model)
+    trained = _trained_blocks(model, settings)
+    if not settings.blocks_only or not trained or blocks is None:
+        return 0
+    return len(blocks) - trained
 
 
 def _standins_for(

@@ -1,0 +1,162 @@
+"""Replay of frozen lower blocks: when only the top blocks train, run the rest once.
+
+A method that trains only the last few transformer blocks sees the same hidden states
+enter the first trainable block at every step for a given sequence. ``FrozenPrefix``
+computes them once per sequence (stopping the forward pass there) and, while a batch is
+replayed, stands in for the lower blocks: the first ones pass their input through, the
+last one returns the stored states. The model's own forward runs otherwise unchanged
+(embeddings, masks, the trainable blocks, the head), so any code that calls the model
+works inside ``replaying``. Where the stand-ins do not reproduce the model's logits (a
+model whose loop needs more from its blocks), replay switches itself off and every step
+runs the whole model, as before.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import torch
+from torch import nn
+
+from ..scoring import Batch, head_splits
+
+_BLOCK_LIST = re.compile(r"(?:^|\.)(?:h|layers|layer|blocks)$")
+
+
+class _Captured(Exception):
+    """Raised by the capture hook to stop the forward pass once the states are in."""
+
+    def __init__(self, states: torch.Tensor) -> None:
+        super().__init__()
+        self.states = states
+
+
+class _PassThrough(nn.Module):
+    """A lower block during replay: returns its input hidden states."""
+
+    def __init__(self, as_tuple: bool) -> None:
+        super().__init__()
+        self.as_tuple = as_tuple
+
+    def forward(self, *args: Any, **kwargs: Any) -> Any:
+        hidden = args[0] if args else kwargs["hidden_states"]
+        return (hidden,) if self.as_tuple else hidden
+
+
+class _Stored(_PassThrough):
+    """The last frozen block during replay: returns the stored states."""
+
+    def __init__(self, states: torch.Tensor, as_tuple: bool) -> None:
+        super().__init__(as_tuple)
+        self.states = states
+
+    def forward(self, *args: Any, **kwargs: Any) -> Any:
+        return (self.states,) if self.as_tuple else self.states
+
+
+def block_list(model: nn.Module) -> nn.ModuleList | None:
+    """The model's list of transformer blocks (``transformer.h``, ``model.layers``, ...)."""
+    for name, module in model.named_modules():
+        if isinstance(module, nn.ModuleList) and _BLOCK_LIST.search(name) and len(module):
+            return module
+    return None
+
+
+class FrozenPrefix:
+    """Stored hidden states entering block ``cut``, per token sequence."""
+
+    def __init__(self, model: nn.Module, cut: int) -> None:
+        self.model = model
+        self.blocks = block_list(model)
+        self.cut = cut
+        self.states: dict[tuple[int, ...], torch.Tensor] = {}
+        self.as_tuple = False
+        self.enabled = self.blocks is not None and 0 < cut <= len(self.blocks)
+        self.checked = False
+        # Settled on the real blocks before any swap: the check runs the model itself.
+        head_splits(model)
+
+    @contextlib.contextmanager
+    def replaying(self, batch: Batch) -> Iterator[None]:
+        """Within the block, the model runs ``batch`` from the stored states."""
+        if not self.enabled:
+            yield
+            return
+        states = self._batch_states(batch)
+        if not self.checked:
+            self.checked = True
+            self.enabled = self._reproduces(batch, states)
+            if not self.enabled:
+                yield
+                return
+        with self._swapped(states):
+            yield
+
+    def _batch_states(self, batch: Batch) -> torch.Tensor:
+        keys = _keys(batch)
+        missing = [row for row, key in enumerate(keys) if key not in self.states]
+        if missing:
+            self._store(batch, missing, keys)
+        width = batch.input_ids.shape[1]
+        first = self.states[keys[0]]
+        out = first.new_zeros((len(keys), width, first.shape[-1]))
+        for row, key in enumerate(keys):
+            stored = self.states[key]
+            out[row, : len(stored)] = stored
+        return out
+
+    @torch.no_grad()
+    def _store(self, batch: Batch, rows: Sequence[int], keys: list[tuple[int, ...]]) -> None:
+        """Run the lower blocks on ``rows`` and keep what enters block ``cut``."""
+        assert self.blocks is not None
+        index = torch.tensor(list(rows), device=batch.input_ids.device)
+        ids, mask = batch.input_ids[index], batch.attention_mask[index]
+
+        def capture(_module: nn.Module, _inputs: Any, output: Any) -> None:
+            self.as_tuple = isinstance(output, tuple)
+            raise _Captured(output[0] if self.as_tuple else output)
+
+        handle = self.blocks[self.cut - 1].register_forward_hook(capture)
+        try:
+            self.model(input_ids=ids, attention_mask=mask)
+        except _Captured as captured:
+            for position, row in enumerate(rows):
+                self.states[keys[row]] = captured.states[position, : len(keys[row])].detach()
+        finally:
+            handle.remove()
+
+    @contextlib.contextmanager
+    def _swapped(self, states: torch.Tensor) -> Iterator[None]:
+        assert self.blocks is not None
+        originals = [self.blocks[i] for i in range(self.cut)]
+        try:
+            for i in range(self.cut - 1):
+                self.blocks[i] = _PassThrough(self.as_tuple)
+            self.blocks[self.cut - 1] = _Stored(states, self.as_tuple)
+            yield
+        finally:
+            for i, block in enumerate(originals):
+                self.blocks[i] = block
+
+    @torch.no_grad()
+    def _reproduces(self, batch: Batch, states: torch.Tensor) -> bool:
+        """Whether replay gives the whole model's logits on this batch."""
+        inputs = {"input_ids": batch.input_ids, "attention_mask": batch.attention_mask}
+        whole = self.model(**inputs).logits
+        try:
+            with self._swapped(states):
+                replayed = self.model(**inputs).logits
+        except (TypeError, AttributeError, KeyError, IndexError, RuntimeError):
+            return False
+        real = batch.attention_mask.bool()
+        return torch.allclose(whole[real].float(), replayed[real].float(), rtol=1e-3, atol=1e-3)
+
+
+def _keys(batch: Batch) -> list[tuple[int, ...]]:
+    """Each row's real tokens (padding dropped): the key of its stored states."""
+    lengths = batch.attention_mask.sum(-1).tolist()
+    ids = batch.input_ids.tolist()
+    return [tuple(row[:length]) for row, length in zip(ids, lengths, strict=True)]

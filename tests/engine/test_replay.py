@@ -83,6 +83,21 @@ def test_replayed_lower_blocks_give_the_same_logits(tiny: LoadedModel, batch: Ba
     assert all(type(block).__name__ == "GPT2Block" for block in blocks)
 
 
+@torch.no_grad()
+def test_past_its_budget_replay_computes_states_for_the_batch_only(
+    tiny: LoadedModel, batch: Batch
+) -> None:
+    # given a prefix with no room to store anything
+    prefix = FrozenPrefix(tiny.model, 2, budget=0)
+    # when a batch is replayed
+    with prefix.replaying(batch):
+        replayed = _full_logits(tiny.model, batch)
+    # then the logits are still the model's, and nothing was kept
+    real = batch.attention_mask.bool()
+    assert torch.allclose(replayed[real], _full_logits(tiny.model, batch)[real], atol=1e-5)
+    assert prefix.enabled and not prefix.states and prefix.stored_bytes == 0
+
+
 def test_replay_is_off_without_a_block_list(batch: Batch) -> None:
     # given a model with no recognisable list of blocks
     model = torch.nn.Linear(2, 2)

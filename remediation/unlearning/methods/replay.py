@@ -65,13 +65,20 @@ def block_list(model: nn.Module) -> nn.ModuleList | None:
     return None
 
 
+# What the stored states may take (bytes): enough for every retained text of the demo
+# many times over; past it, new sequences' states are computed for their batch only.
+STORE_BUDGET = 1 << 30
+
+
 class FrozenPrefix:
     """Stored hidden states entering block ``cut``, per token sequence."""
 
-    def __init__(self, model: nn.Module, cut: int) -> None:
+    def __init__(self, model: nn.Module, cut: int, budget: int = STORE_BUDGET) -> None:
         self.model = model
         self.blocks = block_list(model)
         self.cut = cut
+        self.budget = budget
+        self.stored_bytes = 0
         self.states: dict[tuple[int, ...], torch.Tensor] = {}
         self.as_tuple = False
         self.enabled = self.blocks is not None and 0 < cut <= len(self.blocks)
@@ -98,19 +105,32 @@ class FrozenPrefix:
     def _batch_states(self, batch: Batch) -> torch.Tensor:
         keys = _keys(batch)
         missing = [row for row, key in enumerate(keys) if key not in self.states]
-        if missing:
-            self._store(batch, missing, keys)
+        fresh = self._compute(batch, missing, keys) if missing else {}
         width = batch.input_ids.shape[1]
-        first = self.states[keys[0]]
+        first = fresh.get(keys[0], self.states.get(keys[0]))
+        assert first is not None
         out = first.new_zeros((len(keys), width, first.shape[-1]))
         for row, key in enumerate(keys):
-            stored = self.states[key]
+            stored = fresh.get(key, self.states.get(key))
+            assert stored is not None
             out[row, : len(stored)] = stored
+        self._keep(fresh)
         return out
 
+    def _keep(self, fresh: dict[tuple[int, ...], torch.Tensor]) -> None:
+        """Store new states while the budget lasts."""
+        for key, states in fresh.items():
+            size = states.numel() * states.element_size()
+            if self.stored_bytes + size > self.budget:
+                return
+            self.states[key] = states
+            self.stored_bytes += size
+
     @torch.no_grad()
-    def _store(self, batch: Batch, rows: Sequence[int], keys: list[tuple[int, ...]]) -> None:
-        """Run the lower blocks on ``rows`` and keep what enters block ``cut``."""
+    def _compute(
+        self, batch: Batch, rows: Sequence[int], keys: list[tuple[int, ...]]
+    ) -> dict[tuple[int, ...], torch.Tensor]:
+        """Run the lower blocks on ``rows``: the states entering block ``cut``, by key."""
         assert self.blocks is not None
         index = torch.tensor(list(rows), device=batch.input_ids.device)
         ids, mask = batch.input_ids[index], batch.attention_mask[index]
@@ -123,10 +143,13 @@ class FrozenPrefix:
         try:
             self.model(input_ids=ids, attention_mask=mask)
         except _Captured as captured:
-            for position, row in enumerate(rows):
-                self.states[keys[row]] = captured.states[position, : len(keys[row])].detach()
+            return {
+                keys[row]: captured.states[position, : len(keys[row])].detach().clone()
+                for position, row in enumerate(rows)
+            }
         finally:
             handle.remove()
+        raise RuntimeError("the model never ran its lower blocks")
 
     @contextlib.contextmanager
     def _swapped(self, states: torch.Tensor) -> Iterator[None]:

@@ -84,6 +84,21 @@ def test_replayed_lower_blocks_give_the_same_logits(tiny: LoadedModel, batch: Ba
 
 
 @torch.no_grad()
+def test_replay_holds_for_a_bf16_model(tiny: LoadedModel, batch: Batch) -> None:
+    # given the tiny model in bf16, as it would run on a GPU
+    model = copy.deepcopy(tiny.model).to(torch.bfloat16)
+    prefix = FrozenPrefix(model, 2)
+    # when a batch is replayed
+    with prefix.replaying(batch):
+        replayed = _full_logits(model, batch)
+    # then replay stayed on and gives the model's logits within bf16 rounding
+    real = batch.attention_mask.bool()
+    expected = _full_logits(model, batch)[real].float()
+    assert prefix.enabled
+    assert torch.allclose(replayed[real].float(), expected, atol=5e-2, rtol=5e-2)
+
+
+@torch.no_grad()
 def test_past_its_budget_replay_computes_states_for_the_batch_only(
     tiny: LoadedModel, batch: Batch
 ) -> None:

@@ -175,7 +175,12 @@ class FrozenPrefix:
         except (TypeError, AttributeError, KeyError, IndexError, RuntimeError):
             return False
         real = batch.attention_mask.bool()
-        return torch.allclose(whole[real].float(), replayed[real].float(), rtol=1e-3, atol=1e-3)
+        # Stored states come from a different batch shape than the check's, so 16-bit
+        # models differ in the last bits; float32 ones agree to rounding.
+        tolerance = 1e-3 if whole.dtype == torch.float32 else 5e-2
+        return torch.allclose(
+            whole[real].float(), replayed[real].float(), rtol=tolerance, atol=tolerance
+        )
 
 
 def _keys(batch: Batch) -> list[tuple[int, ...]]:

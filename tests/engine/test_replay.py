@@ -10,8 +10,8 @@ import pytest
 import torch
 
 from remediation.unlearning.demo import DemoData, items_of
-from remediation.unlearning.methods.base import block_parameters
-from remediation.unlearning.methods.replay import FrozenPrefix, block_list
+from remediation.unlearning.methods.base import block_list, block_parameters
+from remediation.unlearning.methods.replay import FrozenPrefix
 from remediation.unlearning.modelio import LoadedModel
 from remediation.unlearning.runner import remediate
 from remediation.unlearning.scoring import Batch, item_pairs, logits_at, make_batch, pad_id
@@ -124,8 +124,8 @@ def test_replay_is_off_without_a_block_list(batch: Batch) -> None:
 
 
 def test_last_blocks_only(tiny: LoadedModel) -> None:
-    # given / when the last block's parameters are asked for
-    last = {id(p) for p in block_parameters(tiny.model, last=1)}
+    # given / when the last block's parameters are asked for (block 2 of 0..2)
+    last = {id(p) for p in block_parameters(tiny.model, first=2)}
     every = block_parameters(tiny.model)
     # then they are that block's own, a third of all block parameters here
     named = {id(p): name for name, p in tiny.model.named_parameters()}

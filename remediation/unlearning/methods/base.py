@@ -266,19 +266,22 @@ def trainable(model: nn.Module) -> list[nn.Parameter]:
     return [p for p in model.parameters() if p.requires_grad]
 
 
-_BLOCK = re.compile(r"\.(?:h|layers|layer|blocks)\.(\d+)\.")
+_BLOCK_LIST = re.compile(r"(?:^|\.)(?:h|layers|layer|blocks)$")
 
 
-def block_parameters(model: nn.Module, last: int = 0) -> list[nn.Parameter]:
+def block_list(model: nn.Module) -> nn.ModuleList | None:
+    """The model's list of transformer blocks (``transformer.h``, ``model.layers``, ...)."""
+    for name, module in model.named_modules():
+        if isinstance(module, nn.ModuleList) and _BLOCK_LIST.search(name) and len(module):
+            return module
+    return None
+
+
+def block_parameters(model: nn.Module, first: int = 0) -> list[nn.Parameter]:
     """The transformer blocks' parameters: not the embeddings (often tied to the output
     head, so a change there moves every token's probability), not the final norm. With
-    ``last``, only those of the last ``last`` blocks."""
-    found = [
-        (int(match.group(1)), p)
-        for name, p in model.named_parameters()
-        if p.requires_grad and (match := _BLOCK.search(name))
-    ]
-    if last:
-        cut = sorted({index for index, _ in found})[-last:][0]
-        found = [(index, p) for index, p in found if index >= cut]
-    return [p for _, p in found]
+    ``first``, only those of block ``first`` and above."""
+    blocks = block_list(model)
+    if blocks is None:
+        return []
+    return [p for block in blocks[first:] for p in block.parameters() if p.requires_grad]

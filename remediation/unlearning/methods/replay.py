@@ -14,7 +14,6 @@ runs the whole model, as before.
 from __future__ import annotations
 
 import contextlib
-import re
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -22,8 +21,7 @@ import torch
 from torch import nn
 
 from ..scoring import Batch, head_splits
-
-_BLOCK_LIST = re.compile(r"(?:^|\.)(?:h|layers|layer|blocks)$")
+from .base import block_list
 
 
 class _Captured(Exception):
@@ -55,14 +53,6 @@ class _Stored(_PassThrough):
 
     def forward(self, *args: Any, **kwargs: Any) -> Any:
         return (self.states,) if self.as_tuple else self.states
-
-
-def block_list(model: nn.Module) -> nn.ModuleList | None:
-    """The model's list of transformer blocks (``transformer.h``, ``model.layers``, ...)."""
-    for name, module in model.named_modules():
-        if isinstance(module, nn.ModuleList) and _BLOCK_LIST.search(name) and len(module):
-            return module
-    return None
 
 
 # What the stored states may take (bytes): enough for every retained text of the demo
@@ -106,14 +96,10 @@ class FrozenPrefix:
         keys = _keys(batch)
         missing = [row for row, key in enumerate(keys) if key not in self.states]
         fresh = self._compute(batch, missing, keys) if missing else {}
-        width = batch.input_ids.shape[1]
-        first = fresh.get(keys[0], self.states.get(keys[0]))
-        assert first is not None
-        out = first.new_zeros((len(keys), width, first.shape[-1]))
-        for row, key in enumerate(keys):
-            stored = fresh.get(key, self.states.get(key))
-            assert stored is not None
-            out[row, : len(stored)] = stored
+        rows = [fresh[key] if key in fresh else self.states[key] for key in keys]
+        out = rows[0].new_zeros((len(rows), batch.input_ids.shape[1], rows[0].shape[-1]))
+        for row, states in enumerate(rows):
+            out[row, : len(states)] = states
         self._keep(fresh)
         return out
 

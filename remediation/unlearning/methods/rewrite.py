@@ -47,13 +47,14 @@ from .base import (
     MethodSettings,
     RunContext,
     _require,
+    block_list,
     block_parameters,
     frozen_copy,
     optimise,
     sample_batch,
     trainable,
 )
-from .replay import FrozenPrefix, block_list
+from .replay import FrozenPrefix
 from .standins import known_names, standins, subjects_in, swap_subject
 
 
@@ -131,7 +132,7 @@ class Rewrite:
         plan = _Plan(ctx, settings)
         outcome = optimise(
             ctx,
-            block_parameters(ctx.model, _trained_blocks(ctx.model, settings))
+            block_parameters(ctx.model, plan.prefix.cut)
             if settings.blocks_only
             else trainable(ctx.model),
             settings,
@@ -175,15 +176,18 @@ class _Plan:
         ]
         self.kept = [encode_pair(tokenizer, item.prompt, item.target) for item in ctx.retain_items]
         self.texts = ctx.retain_pairs()
-        self.frozen: torch.nn.Module | None = None
-        self.frozen_out: FrozenPrefix | None = None
+        self.reference: tuple[torch.nn.Module, FrozenPrefix] | None = None
         self.prefix = FrozenPrefix(ctx.model, _frozen_blocks(ctx.model, settings))
-        self.items_done = 0
         self.pending = set(range(len(ctx.forget)))
         self.settled_at: int | None = None
         self.measured: dict[_Row, tuple[float, int]] = {}
-        self.progress: dict[int, tuple[float, int]] = {}
+        self.closest: dict[int, tuple[float, int]] = {}
         self.items_stalled = 0
+
+    @property
+    def items_done(self) -> int:
+        """Items that reached their level (or stalled short of it)."""
+        return len(self.ctx.forget) - len(self.pending)
 
     def loss(self, _step: int) -> tuple[torch.Tensor, dict[str, float]]:
         """Distance to the levels on a forget batch, plus the retain anchors."""
@@ -241,7 +245,6 @@ class _Plan:
         # then on: it counts as done once reached, and stragglers get more of the batch.
         reached = {i for i in measured if mean[i] <= self.settings.level_tolerance}
         self.pending -= reached | self._stalled(step, measured - reached, mean)
-        self.items_done = len(self.ctx.forget) - len(self.pending)
         if not self.pending:
             self.settled_at = step + self.settings.settle_steps
         return self.settled_at == step
@@ -254,10 +257,10 @@ class _Plan:
             return set()
         stalled = set()
         for item in items:
-            best, since = self.progress.get(item, (float("inf"), step))
+            best, since = self.closest.get(item, (float("inf"), step))
             if mean[item] < best - self.settings.stall_margin:
                 best, since = mean[item], step
-            self.progress[item] = (min(best, mean[item]), since)
+            self.closest[item] = (min(best, mean[item]), since)
             if step - since >= self.settings.stall_steps:
                 stalled.add(item)
         self.items_stalled += len(stalled)
@@ -301,11 +304,11 @@ class _Plan:
     def _frozen(self) -> tuple[torch.nn.Module, FrozenPrefix]:
         """A frozen copy of the starting model (made on first use), and its stored block
         outputs: each retained text goes through its blocks once."""
-        if self.frozen is None or self.frozen_out is None:
-            self.frozen = frozen_copy(self.ctx.model)
-            blocks = block_list(self.frozen)
-            self.frozen_out = FrozenPrefix(self.frozen, len(blocks) if blocks else 0)
-        return self.frozen, self.frozen_out
+        if self.reference is None:
+            frozen = frozen_copy(self.ctx.model)
+            blocks = block_list(frozen)
+            self.reference = (frozen, FrozenPrefix(frozen, len(blocks) if blocks else 0))
+        return self.reference
 
     def _forget_batch(self) -> list[_Row]:
         """Half the batch from items not yet at their level (after the first check), half
@@ -365,22 +368,14 @@ def never_seen_levels(
     return torch.cat(rows).mean(0).expand(length, 3).clone()
 
 
-def _trained_blocks(model: torch.nn.Module, settings: RewriteSettings) -> int:
-    """How many of the last blocks train: ``trained_share`` of them, at least one (0: all,
-    where the blocks cannot be told apart)."""
-    blocks = block_list(model)
-    if blocks is None or settings.trained_share >= 1:
-        return 0
-    return max(1, round(settings.trained_share * len(blocks)))
-
-
 def _frozen_blocks(model: torch.nn.Module, settings: RewriteSettings) -> int:
-    """How many lower blocks stay frozen (and are replayed): all but the trained ones."""
+    """How many lower blocks stay frozen (and are replayed): all but the top
+    ``trained_share`` of them, at least one training; none where every block trains,
+    where more than the blocks trains, or where the blocks cannot be told apart."""
     blocks = block_list(model)
-    trained = _trained_blocks(model, settings)
-    if not settings.blocks_only or not trained or blocks is None:
+    if blocks is None or not settings.blocks_only or settings.trained_share >= 1:
         return 0
-    return len(blocks) - trained
+    return len(blocks) - max(1, round(settings.trained_share * len(blocks)))
 
 
 def _standins_for(

@@ -221,11 +221,35 @@ def token_moments(
     log-probs under its own distribution (Min-k%++'s μ and σ), and the label mask; zero
     elsewhere. Differentiable."""
     logp, labels, mask = _labelled_logp(model, batch)
+    picked, mu, sigma = moments(logp, labels)
+    return _scatter(picked, mask), _scatter(mu, mask), _scatter(sigma, mask), mask
+
+
+def moments(
+    logp: torch.Tensor, labels: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Per row of log-probs (one position each): the label's log-prob, and the mean and the
+    spread of the log-probs under their own distribution. Differentiable."""
     picked = logp.gather(-1, labels.unsqueeze(-1)).squeeze(-1)
     probs = logp.exp()
     mu = (probs * logp).sum(-1)
     sigma = ((probs * logp.square()).sum(-1) - mu.square()).clamp(min=1e-12).sqrt()
-    return _scatter(picked, mask), _scatter(mu, mask), _scatter(sigma, mask), mask
+    return picked, mu, sigma
+
+
+def length_groups(lengths: Sequence[int], growth: float = 1.5, least: int = 16) -> list[list[int]]:
+    """Indices grouped by length, shortest first, so that a batch of each group pads
+    little: a group closes once it holds ``least`` rows and the next row is more than
+    ``growth`` times as long as its shortest."""
+    order = sorted(range(len(lengths)), key=lengths.__getitem__)
+    groups: list[list[int]] = []
+    current: list[int] = []
+    for index in order:
+        if len(current) >= least and lengths[index] > growth * lengths[current[0]]:
+            groups.append(current)
+            current = []
+        current.append(index)
+    return [*groups, current] if current else groups
 
 
 def _chunk_stats(model: PreTrainedModel, batch: Batch) -> list[TokenStats]:

@@ -1,5 +1,5 @@
-"""Shortcuts that must not change a figure: the head at labelled positions only, and the
-replay of frozen lower blocks."""
+"""Shortcuts that must not change a figure: the head at labelled positions only, the
+replay of frozen lower blocks (shared with a frozen copy), and batches grouped by length."""
 
 from __future__ import annotations
 
@@ -10,11 +10,20 @@ import pytest
 import torch
 
 from remediation.unlearning.demo import DemoData, items_of
-from remediation.unlearning.methods.base import block_list, block_parameters
+from remediation.unlearning.methods.base import RunContext, block_list, block_parameters
 from remediation.unlearning.methods.replay import FrozenPrefix
+from remediation.unlearning.methods.rewrite import _labelled
 from remediation.unlearning.modelio import LoadedModel
 from remediation.unlearning.runner import remediate
-from remediation.unlearning.scoring import Batch, item_pairs, logits_at, make_batch, pad_id
+from remediation.unlearning.scoring import (
+    Batch,
+    encode_prompt,
+    item_pairs,
+    length_groups,
+    logits_at,
+    make_batch,
+    pad_id,
+)
 from remediation.unlearning.verification import extraction_rate
 
 
@@ -64,6 +73,41 @@ def test_a_head_that_is_not_the_whole_story_falls_back_to_the_model(
     assert torch.allclose(picked, _full_logits(model, batch)[:, :-1][where], atol=1e-5)
 
 
+def test_length_groups_hold_every_row_once_and_pad_little() -> None:
+    # given rows of very different lengths, in no order
+    lengths = [30, 4, 5, 31, 6, 29, 4, 60, 5, 32]
+    # when they are grouped (at least 2 rows a group, growing at most 1.5 times)
+    groups = length_groups(lengths, growth=1.5, least=2)
+    # then every row is in exactly one group, shortest first
+    assert sorted(i for group in groups for i in group) == list(range(len(lengths)))
+    assert [[lengths[i] for i in group] for group in groups] == [
+        [4, 4, 5, 5, 6],
+        [29, 30, 31, 32],
+        [60],
+    ]
+
+
+@torch.no_grad()
+def test_grouped_pass_gives_each_row_its_own_logits(tiny: LoadedModel, tiny_data: DemoData) -> None:
+    # given items and whole texts (more than one length group), and a replaying prefix
+    items = items_of(tiny_data.trained[:4])
+    texts = [encode_prompt(tiny.tokenizer, text) for text in tiny_data.retain_texts([])[:8]]
+    pairs = item_pairs(tiny.tokenizer, items) + [(ids[:1], ids[1:]) for ids in texts]
+    ctx = RunContext(tiny, items, [], seed=0)
+    prefix = FrozenPrefix(tiny.model, 2)
+    assert len(length_groups([len(p) + len(v) for p, v in pairs])) > 1
+    # when they run in length groups
+    logits, labels, owner = _labelled(ctx, tiny.model, prefix, pairs)
+    # then, pair by pair, the logits and labels are those of the pair on its own
+    for index, pair in enumerate(pairs):
+        alone = make_batch([pair], pad_id(tiny.tokenizer))
+        where = alone.labels[:, 1:] != -100
+        expected = logits_at(tiny.model, alone.input_ids, alone.attention_mask, where)
+        mine = owner == index
+        assert torch.equal(labels[mine], alone.labels[:, 1:][where])
+        assert torch.allclose(logits[mine], expected, atol=1e-4)
+
+
 @torch.no_grad()
 def test_replayed_lower_blocks_give_the_same_logits(tiny: LoadedModel, batch: Batch) -> None:
     # given the tiny model's blocks, the lower two frozen and stored
@@ -81,6 +125,30 @@ def test_replayed_lower_blocks_give_the_same_logits(tiny: LoadedModel, batch: Ba
     # and each sequence was run through the lower blocks once, which are back in place
     assert prefix.enabled and len(prefix.states) == batch.input_ids.shape[0]
     assert all(type(block).__name__ == "GPT2Block" for block in blocks)
+
+
+@torch.no_grad()
+def test_a_frozen_copy_replays_from_the_same_store(tiny: LoadedModel, batch: Batch) -> None:
+    # given a prefix of the model, and a copy whose top block has moved
+    prefix = FrozenPrefix(tiny.model, 2)
+    copied = copy.deepcopy(tiny.model)
+    top = block_list(copied)
+    assert top is not None
+    for parameter in top[2].parameters():
+        parameter.add_(0.05)
+    shared = prefix.for_copy(copied)
+    # when the model replays the batch, then the copy does
+    with prefix.replaying(batch):
+        _full_logits(tiny.model, batch)
+    stored = dict(prefix.states)
+    with shared.replaying(batch):
+        replayed = _full_logits(copied, batch)
+    # then the copy gets its own logits from the states the model stored, computing none
+    real = batch.attention_mask.bool()
+    assert torch.allclose(replayed[real], _full_logits(copied, batch)[real], atol=1e-5)
+    assert shared.states is prefix.states and prefix.states.keys() == stored.keys()
+    assert all(prefix.states[key] is stored[key] for key in stored)
+    assert shared.enabled and prefix.stored_bytes > 0
 
 
 @torch.no_grad()

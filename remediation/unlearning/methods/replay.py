@@ -70,11 +70,20 @@ class FrozenPrefix:
         self.budget = budget
         self.stored_bytes = 0
         self.states: dict[tuple[int, ...], torch.Tensor] = {}
+        self.shared_with: FrozenPrefix | None = None
         self.as_tuple = False
         self.enabled = self.blocks is not None and 0 < cut <= len(self.blocks)
         self.checked = False
         # Settled on the real blocks before any swap: the check runs the model itself.
         head_splits(model)
+
+    def for_copy(self, model: nn.Module) -> FrozenPrefix:
+        """The same replay for ``model``, a copy whose lower blocks are this model's (a
+        frozen reference): one store, so each sequence's states are computed once for both."""
+        other = FrozenPrefix(model, self.cut, self.budget)
+        other.states = self.states
+        other.shared_with = self
+        return other
 
     @contextlib.contextmanager
     def replaying(self, batch: Batch) -> Iterator[None]:
@@ -104,13 +113,14 @@ class FrozenPrefix:
         return out
 
     def _keep(self, fresh: dict[tuple[int, ...], torch.Tensor]) -> None:
-        """Store new states while the budget lasts."""
+        """Store new states while the budget lasts (the budget of the store's owner)."""
+        owner = self.shared_with or self
         for key, states in fresh.items():
             size = states.numel() * states.element_size()
-            if self.stored_bytes + size > self.budget:
+            if owner.stored_bytes + size > owner.budget:
                 return
-            self.states[key] = states
-            self.stored_bytes += size
+            owner.states[key] = states
+            owner.stored_bytes += size
 
     @torch.no_grad()
     def _compute(

@@ -33,15 +33,25 @@ Why this shape, on models that memorise records:
 from __future__ import annotations
 
 import random
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import ClassVar
 
 import torch
 import torch.nn.functional as F
+from transformers import PreTrainedModel
 
 from ..formats import candidates
 from ..items import ForgetItem
-from ..scoring import Batch, Pair, encode_pair, make_batch, sequence_nll, token_moments
+from ..scoring import (
+    Pair,
+    encode_pair,
+    length_groups,
+    logits_at,
+    make_batch,
+    moments,
+    token_moments,
+)
 from .base import (
     MethodOutcome,
     MethodSettings,
@@ -170,13 +180,15 @@ class _Plan:
         names = _standins_for(ctx, settings, self.rng)
         self.rows = [
             _Row(index, encode_pair(tokenizer, prompt, item.target), levels)
-            for index, item in enumerate(ctx.forget)
-            for levels in [never_seen_levels(ctx, index, names[index], settings)]
+            for index, (item, levels) in enumerate(
+                zip(ctx.forget, never_seen_levels(ctx, names, settings), strict=True)
+            )
             for prompt in _prompts(item, settings.use_paraphrases)
         ]
         self.kept = [encode_pair(tokenizer, item.prompt, item.target) for item in ctx.retain_items]
-        self.texts = ctx.retain_pairs()
-        self.reference: tuple[torch.nn.Module, FrozenPrefix] | None = None
+        # A text's first token is its prompt, the rest is labelled (its loss covers them all).
+        self.texts = [(ids[:1], ids[1:]) for ids, _ in ctx.retain_pairs() if len(ids) > 1]
+        self.reference: tuple[PreTrainedModel, FrozenPrefix] | None = None
         self.prefix = FrozenPrefix(ctx.model, _frozen_blocks(ctx.model, settings))
         self.pending = set(range(len(ctx.forget)))
         self.settled_at: int | None = None
@@ -190,29 +202,62 @@ class _Plan:
         return len(self.ctx.forget) - len(self.pending)
 
     def loss(self, _step: int) -> tuple[torch.Tensor, dict[str, float]]:
-        """Distance to the levels on a forget batch, plus the retain anchors."""
-        rows = self._forget_batch()
-        batch, levels = self._batch(rows)
-        with self.prefix.replaying(batch):
-            picked, mu, sigma, mask = token_moments(self.ctx.model, batch)
-        self._record(rows, levels, picked.detach(), mask)
-        now = torch.stack([-picked, mu, sigma], dim=-1)
-        distance = F.smooth_l1_loss(now, levels, reduction="none")
-        distance = distance * self.settings.moment_weights.to(distance)
-        gap = (distance.sum(-1) * mask).sum() / mask.sum().clamp(min=1)
+        """Distance to the levels on a forget batch, plus the retain anchors: the mean NLL
+        of retained items' values, and KL(starting model ‖ model) over every token of
+        retained texts (a distance to where the model was, not more training on the texts:
+        descending their NLL would fit them further and raise held-out perplexity)."""
+        settings = self.settings
+        gap = self._gap(self._forget_batch())
         loss, metrics = gap, {"gap": float(gap.detach())}
-        if self.kept and self.settings.retain_weight:
-            kept = self._kept_nll(
-                sample_batch(self.kept, self.settings.retain_batch_size, self.rng)
-            )
-            loss = loss + self.settings.retain_weight * kept
+        if self.kept and settings.retain_weight:
+            kept = self._kept_nll(sample_batch(self.kept, settings.retain_batch_size, self.rng))
+            loss = loss + settings.retain_weight * kept
             metrics["retain_nll"] = float(kept.detach())
-        if self.texts and self.settings.text_weight:
-            chosen = sample_batch(self.texts, self.settings.text_batch_size, self.rng)
-            text = self._drift(chosen)
-            loss = loss + self.settings.text_weight * text
+        if self.texts and settings.text_weight:
+            text = self._drift(sample_batch(self.texts, settings.text_batch_size, self.rng))
+            loss = loss + settings.text_weight * text
             metrics["text_kl"] = float(text.detach())
         return loss, metrics
+
+    def _gap(self, rows: list[_Row]) -> torch.Tensor:
+        """Mean distance of the forget rows' value tokens to their levels (their loss, μ
+        and σ); each row's shortfall is kept for the stop check."""
+        logits, labels, owner = _labelled(
+            self.ctx, self.ctx.model, self.prefix, [r.pair for r in rows]
+        )
+        picked, mu, sigma = moments(torch.log_softmax(logits.float(), dim=-1), labels)
+        counts = torch.bincount(owner, minlength=len(rows)).tolist()
+        in_order = torch.unique_consecutive(owner).tolist()
+        levels = torch.cat([rows[i].levels[: counts[i]] for i in in_order]).to(picked)
+        below = torch.zeros(len(rows)).index_add_(
+            0, owner.cpu(), (levels[:, 0] + picked).detach().cpu()
+        )
+        for row, value, count in zip(rows, below.tolist(), counts, strict=True):
+            self.measured[row] = (value, count)
+        now = torch.stack([-picked, mu, sigma], dim=-1)
+        distance = F.smooth_l1_loss(now, levels, reduction="none")
+        return (distance * self.settings.moment_weights.to(distance)).sum() / max(len(picked), 1)
+
+    def _kept_nll(self, pairs: list[Pair]) -> torch.Tensor:
+        """Mean NLL of retained items' values (the anchor on other people's facts)."""
+        logits, labels, owner = _labelled(self.ctx, self.ctx.model, self.prefix, pairs)
+        picked = torch.log_softmax(logits.float(), dim=-1).gather(-1, labels[:, None])[:, 0]
+        sums = picked.new_zeros(len(pairs)).index_add(0, owner, -picked)
+        return (sums / torch.bincount(owner, minlength=len(pairs)).clamp(min=1)).mean()
+
+    def _drift(self, texts: list[Pair]) -> torch.Tensor:
+        """KL(starting model ‖ model) over every token of the texts (both models see them
+        in the same groups, so their positions line up)."""
+        now = _labelled(self.ctx, self.ctx.model, self.prefix, texts)[0]
+        frozen, replay = self._frozen()
+        with torch.no_grad():
+            before = _labelled(self.ctx, frozen, replay, texts)[0]
+        return F.kl_div(
+            torch.log_softmax(now.float(), -1),
+            torch.log_softmax(before.float(), -1),
+            log_target=True,
+            reduction="batchmean",
+        )
 
     def at_level(self, step: int) -> bool:
         """Every ``check_every`` steps: has every item reached its level (within tolerance)?
@@ -266,48 +311,18 @@ class _Plan:
         self.items_stalled += len(stalled)
         return stalled
 
-    def _record(
-        self, rows: list[_Row], levels: torch.Tensor, picked: torch.Tensor, mask: torch.Tensor
-    ) -> None:
-        """Keep each row's shortfall (nats below its levels, summed) and token count."""
-        below = ((levels[..., 0] + picked) * mask).sum(-1).cpu().tolist()
-        for row, value, count in zip(rows, below, mask.sum(-1).cpu().tolist(), strict=True):
-            self.measured[row] = (value, count)
-
-    def _drift(self, texts: list[Pair]) -> torch.Tensor:
-        """KL(starting model ‖ model) over every token of retained texts.
-
-        A distance to where the model was, not more training on the texts: descending
-        their NLL would fit the training texts further and raise held-out perplexity.
-        """
-        batch = make_batch(texts, self.ctx.pad, label_prompt=True).to(self.ctx.loaded.device)
-        inputs = {"input_ids": batch.input_ids, "attention_mask": batch.attention_mask}
-        where = batch.attention_mask[:, 1:].bool()
-        frozen, frozen_out = self._frozen()
-        with torch.no_grad(), frozen_out.replaying(batch):
-            before = frozen(**inputs).logits[:, :-1][where].float()
-        with self.prefix.replaying(batch):
-            now = self.ctx.model(**inputs).logits[:, :-1][where].float()
-        return F.kl_div(
-            torch.log_softmax(now, -1),
-            torch.log_softmax(before, -1),
-            log_target=True,
-            reduction="batchmean",
-        )
-
-    def _kept_nll(self, pairs: list[Pair]) -> torch.Tensor:
-        """Mean NLL of retained items' values (the anchor on other people's facts)."""
-        batch = make_batch(pairs, self.ctx.pad).to(self.ctx.loaded.device)
-        with self.prefix.replaying(batch):
-            return sequence_nll(self.ctx.model, batch).mean()
-
-    def _frozen(self) -> tuple[torch.nn.Module, FrozenPrefix]:
-        """A frozen copy of the starting model (made on first use), and its stored block
-        outputs: each retained text goes through its blocks once."""
+    def _frozen(self) -> tuple[PreTrainedModel, FrozenPrefix]:
+        """A frozen copy of the starting model (made on first use) and its replay: the
+        lower blocks' states it shares with the trained model (their blocks are the same),
+        or, where every block trains, its whole stack's output."""
         if self.reference is None:
             frozen = frozen_copy(self.ctx.model)
-            blocks = block_list(frozen)
-            self.reference = (frozen, FrozenPrefix(frozen, len(blocks) if blocks else 0))
+            if self.prefix.cut:
+                replay = self.prefix.for_copy(frozen)
+            else:
+                blocks = block_list(frozen)
+                replay = FrozenPrefix(frozen, len(blocks) if blocks else 0)
+            self.reference = (frozen, replay)
         return self.reference
 
     def _forget_batch(self) -> list[_Row]:
@@ -325,46 +340,56 @@ class _Plan:
         """The rows of items that have not reached their level yet."""
         return [row for row in self.rows if row.item in self.pending]
 
-    def _batch(self, rows: list[_Row]) -> tuple[Batch, torch.Tensor]:
-        """The rows as a batch, and the target level of each labelled token (0 elsewhere)."""
-        batch = make_batch([row.pair for row in rows], self.ctx.pad)
-        levels = torch.zeros((*batch.labels[:, 1:].shape, 3))
-        for index, row in enumerate(rows):
-            where = (batch.labels[index, 1:] != -100).nonzero().squeeze(-1)
-            levels[index, where] = row.levels[: len(where)]
-        device = self.ctx.loaded.device
-        return batch.to(device), levels.to(device)
-
 
 @torch.no_grad()
 def never_seen_levels(
-    ctx: RunContext, index: int, names: list[str], settings: RewriteSettings
-) -> torch.Tensor:
-    """Per value token of forget item ``index``, the loss a never-seen value has there.
+    ctx: RunContext, names: list[list[str]], settings: RewriteSettings
+) -> list[torch.Tensor]:
+    """Per forget item, per value token, the loss a never-seen value has there.
 
-    Measured on the starting model, asked about a stand-in person where the prompt names
-    the subject. The profile of one random value of the format that tokenizes to as many
-    tokens, not an average: membership scores such as Min-k% look at the least likely
-    tokens, and an average profile lacks the extremes a real never-seen value has. (The
-    median-loss candidate instead, tried to steady the AUC of a single person's items,
-    pushed Min-k%++ past the holdout: AUC 0.36–0.42.) If no candidate tokenizes alike,
-    every position gets their mean per-token loss.
+    Measured on the starting model, asked about a stand-in person (``names``, per item)
+    where the prompt names the subject. The profile of one random value of the format that
+    tokenizes to as many tokens, not an average: membership scores such as Min-k% look at
+    the least likely tokens, and an average profile lacks the extremes a real never-seen
+    value has. (The median-loss candidate instead, tried to steady the AUC of a single
+    person's items, pushed Min-k%++ past the holdout: AUC 0.36–0.42.) If no candidate
+    tokenizes alike, every position gets their mean per-token loss. Every item's
+    candidates are scored together, in batches of similar length.
     """
-    item = ctx.forget[index]
-    prompt = swap_subject(item.prompt, item.subject or "", names[0]) if names else item.prompt
     tokenizer = ctx.loaded.tokenizer
-    length = len(encode_pair(tokenizer, prompt, item.target)[1])
-    pool = candidates(
-        item.target, item.kind, settings.level_candidates, random.Random(ctx.seed + index)
-    )
-    pairs = [encode_pair(tokenizer, prompt, value) for value in pool]
-    batch = make_batch(pairs, ctx.pad).to(ctx.loaded.device)
-    picked, mu, sigma, mask = token_moments(ctx.model, batch)
-    profile = torch.stack([-picked, mu, sigma], dim=-1)
-    rows = [profile[r][mask[r]].cpu() for r in range(len(pairs))]
+    pairs: list[Pair] = []
+    owners: list[int] = []
+    lengths: list[int] = []
+    for index, item in enumerate(ctx.forget):
+        prompt = item.prompt
+        if names[index]:
+            prompt = swap_subject(item.prompt, item.subject or "", names[index][0])
+        lengths.append(len(encode_pair(tokenizer, prompt, item.target)[1]))
+        pool = candidates(
+            item.target, item.kind, settings.level_candidates, random.Random(ctx.seed + index)
+        )
+        pairs.extend(encode_pair(tokenizer, prompt, value) for value in pool)
+        owners.extend([index] * len(pool))
+    profiles: list[list[tuple[int, torch.Tensor]]] = [[] for _ in ctx.forget]
+    for group in length_groups([len(p) + len(v) for p, v in pairs], least=64):
+        batch = make_batch([pairs[i] for i in group], ctx.pad).to(ctx.loaded.device)
+        picked, mu, sigma, mask = token_moments(ctx.model, batch)
+        profile = torch.stack([-picked, mu, sigma], dim=-1).cpu()
+        for row, index in enumerate(group):
+            profiles[owners[index]].append((index, profile[row][mask[row].cpu()]))
+    return [
+        _one_profile(sorted(found, key=lambda pair: pair[0]), lengths[item], ctx.seed * 31 + item)
+        for item, found in enumerate(profiles)
+    ]
+
+
+def _one_profile(found: list[tuple[int, torch.Tensor]], length: int, seed: int) -> torch.Tensor:
+    """A random candidate's profile among those of ``length`` tokens (in candidate order),
+    or every candidate's mean per-token profile where none has that length."""
+    rows = [profile for _, profile in found]
     same = [row for row in rows if len(row) == length]
     if same:
-        return same[random.Random(ctx.seed * 31 + index).randrange(len(same))]
+        return same[random.Random(seed).randrange(len(same))]
     return torch.cat(rows).mean(0).expand(length, 3).clone()
 
 
@@ -396,3 +421,21 @@ def _standins_for(
 
 def _prompts(item: ForgetItem, use_paraphrases: bool) -> list[str]:
     return [item.prompt, *(item.paraphrases if use_paraphrases else ())]
+
+
+def _labelled(
+    ctx: RunContext, model: PreTrainedModel, replay: FrozenPrefix, pairs: Sequence[Pair]
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Logits at every labelled position of ``pairs``, the labels there and the index of
+    the pair each position belongs to, a pair's positions together and in order. Pairs of
+    similar length run together (``length_groups``), so the batches pad little."""
+    device = ctx.loaded.device
+    logits, labels, owner = [], [], []
+    for group in length_groups([len(prompt) + len(value) for prompt, value in pairs]):
+        batch = make_batch([pairs[index] for index in group], ctx.pad).to(device)
+        where = batch.labels[:, 1:] != -100
+        with replay.replaying(batch):
+            logits.append(logits_at(model, batch.input_ids, batch.attention_mask, where))
+        labels.append(batch.labels[:, 1:][where])
+        owner.append(torch.tensor(group, device=device).repeat_interleave(where.sum(-1)))
+    return torch.cat(logits), torch.cat(labels), torch.cat(owner)

@@ -88,7 +88,9 @@ def test_length_groups_hold_every_row_once_and_pad_little() -> None:
 
 
 @torch.no_grad()
-def test_grouped_pass_gives_each_row_its_own_logits(tiny: LoadedModel, tiny_data: DemoData) -> None:
+def test_grouped_pass_gives_each_row_its_own_log_probs(
+    tiny: LoadedModel, tiny_data: DemoData
+) -> None:
     # given items and whole texts (more than one length group), and a replaying prefix
     items = items_of(tiny_data.trained[:4])
     texts = [encode_prompt(tiny.tokenizer, text) for text in tiny_data.retain_texts([])[:8]]
@@ -97,15 +99,16 @@ def test_grouped_pass_gives_each_row_its_own_logits(tiny: LoadedModel, tiny_data
     prefix = FrozenPrefix(tiny.model, 2)
     assert len(length_groups([len(p) + len(v) for p, v in pairs])) > 1
     # when they run in length groups
-    logits, labels, owner = _labelled(ctx, tiny.model, prefix, pairs)
-    # then, pair by pair, the logits and labels are those of the pair on its own
+    logp, labels, owner = _labelled(ctx, tiny.model, prefix, pairs)
+    # then, pair by pair, the log-probs and labels are those of the pair on its own
     for index, pair in enumerate(pairs):
         alone = make_batch([pair], pad_id(tiny.tokenizer))
         where = alone.labels[:, 1:] != -100
-        expected = logits_at(tiny.model, alone.input_ids, alone.attention_mask, where)
+        logits = logits_at(tiny.model, alone.input_ids, alone.attention_mask, where)
+        expected = torch.log_softmax(logits, dim=-1)
         mine = owner == index
         assert torch.equal(labels[mine], alone.labels[:, 1:][where])
-        assert torch.allclose(logits[mine], expected, atol=1e-4)
+        assert torch.allclose(logp[mine], expected, atol=1e-4)
 
 
 @torch.no_grad()

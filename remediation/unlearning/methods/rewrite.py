@@ -32,6 +32,7 @@ Why this shape, on models that memorise records:
 
 from __future__ import annotations
 
+import contextlib
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -50,7 +51,6 @@ from ..scoring import (
     logits_at,
     make_batch,
     moments,
-    token_moments,
 )
 from .base import (
     MethodOutcome,
@@ -222,10 +222,10 @@ class _Plan:
     def _gap(self, rows: list[_Row]) -> torch.Tensor:
         """Mean distance of the forget rows' value tokens to their levels (their loss, μ
         and σ); each row's shortfall is kept for the stop check."""
-        logits, labels, owner = _labelled(
+        logp, labels, owner = _labelled(
             self.ctx, self.ctx.model, self.prefix, [r.pair for r in rows]
         )
-        picked, mu, sigma = moments(torch.log_softmax(logits.float(), dim=-1), labels)
+        picked, mu, sigma = moments(logp, labels)
         counts = torch.bincount(owner, minlength=len(rows)).tolist()
         in_order = torch.unique_consecutive(owner).tolist()
         levels = torch.cat([rows[i].levels[: counts[i]] for i in in_order]).to(picked)
@@ -240,8 +240,8 @@ class _Plan:
 
     def _kept_nll(self, pairs: list[Pair]) -> torch.Tensor:
         """Mean NLL of retained items' values (the anchor on other people's facts)."""
-        logits, labels, owner = _labelled(self.ctx, self.ctx.model, self.prefix, pairs)
-        picked = torch.log_softmax(logits.float(), dim=-1).gather(-1, labels[:, None])[:, 0]
+        logp, labels, owner = _labelled(self.ctx, self.ctx.model, self.prefix, pairs)
+        picked = logp.gather(-1, labels[:, None])[:, 0]
         sums = picked.new_zeros(len(pairs)).index_add(0, owner, -picked)
         return (sums / torch.bincount(owner, minlength=len(pairs)).clamp(min=1)).mean()
 
@@ -252,12 +252,7 @@ class _Plan:
         frozen, replay = self._frozen()
         with torch.no_grad():
             before = _labelled(self.ctx, frozen, replay, texts)[0]
-        return F.kl_div(
-            torch.log_softmax(now.float(), -1),
-            torch.log_softmax(before.float(), -1),
-            log_target=True,
-            reduction="batchmean",
-        )
+        return F.kl_div(now, before, log_target=True, reduction="batchmean")
 
     def at_level(self, step: int) -> bool:
         """Every ``check_every`` steps: has every item reached its level (within tolerance)?
@@ -358,8 +353,8 @@ def never_seen_levels(
     """
     tokenizer = ctx.loaded.tokenizer
     pairs: list[Pair] = []
-    owners: list[int] = []
     lengths: list[int] = []
+    spans: list[slice] = []
     for index, item in enumerate(ctx.forget):
         prompt = item.prompt
         if names[index]:
@@ -368,25 +363,23 @@ def never_seen_levels(
         pool = candidates(
             item.target, item.kind, settings.level_candidates, random.Random(ctx.seed + index)
         )
+        spans.append(slice(len(pairs), len(pairs) + len(pool)))
         pairs.extend(encode_pair(tokenizer, prompt, value) for value in pool)
-        owners.extend([index] * len(pool))
-    profiles: list[list[tuple[int, torch.Tensor]]] = [[] for _ in ctx.forget]
-    for group in length_groups([len(p) + len(v) for p, v in pairs], least=64):
-        batch = make_batch([pairs[i] for i in group], ctx.pad).to(ctx.loaded.device)
-        picked, mu, sigma, mask = token_moments(ctx.model, batch)
-        profile = torch.stack([-picked, mu, sigma], dim=-1).cpu()
-        for row, index in enumerate(group):
-            profiles[owners[index]].append((index, profile[row][mask[row].cpu()]))
+    logp, labels, owner = _labelled(ctx, ctx.model, None, pairs, least=64)
+    order = torch.argsort(owner, stable=True)
+    picked, mu, sigma = moments(logp[order], labels[order])
+    profile = torch.stack([-picked, mu, sigma], dim=-1).cpu()
+    # Each candidate's profile (a row per value token), in candidate order.
+    found = profile.split(torch.bincount(owner, minlength=len(pairs)).tolist())
     return [
-        _one_profile(sorted(found, key=lambda pair: pair[0]), lengths[item], ctx.seed * 31 + item)
-        for item, found in enumerate(profiles)
+        _one_profile(list(found[span]), lengths[item], ctx.seed * 31 + item)
+        for item, span in enumerate(spans)
     ]
 
 
-def _one_profile(found: list[tuple[int, torch.Tensor]], length: int, seed: int) -> torch.Tensor:
+def _one_profile(rows: list[torch.Tensor], length: int, seed: int) -> torch.Tensor:
     """A random candidate's profile among those of ``length`` tokens (in candidate order),
     or every candidate's mean per-token profile where none has that length."""
-    rows = [profile for _, profile in found]
     same = [row for row in rows if len(row) == length]
     if same:
         return same[random.Random(seed).randrange(len(same))]
@@ -424,18 +417,25 @@ def _prompts(item: ForgetItem, use_paraphrases: bool) -> list[str]:
 
 
 def _labelled(
-    ctx: RunContext, model: PreTrainedModel, replay: FrozenPrefix, pairs: Sequence[Pair]
+    ctx: RunContext,
+    model: PreTrainedModel,
+    replay: FrozenPrefix | None,
+    pairs: Sequence[Pair],
+    least: int = 16,
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Logits at every labelled position of ``pairs``, the labels there and the index of
-    the pair each position belongs to, a pair's positions together and in order. Pairs of
-    similar length run together (``length_groups``), so the batches pad little."""
+    """Log-probs (float32) at every labelled position of ``pairs``, the labels there and
+    the index of the pair each position belongs to, a pair's positions together and in
+    order. Pairs of similar length run together (``length_groups``, at least ``least``
+    to a group), so the batches pad little; ``replay``, where given, stands in for the
+    frozen lower blocks."""
     device = ctx.loaded.device
     logits, labels, owner = [], [], []
-    for group in length_groups([len(prompt) + len(value) for prompt, value in pairs]):
+    for group in length_groups([len(prompt) + len(value) for prompt, value in pairs], least=least):
         batch = make_batch([pairs[index] for index in group], ctx.pad).to(device)
         where = batch.labels[:, 1:] != -100
-        with replay.replaying(batch):
+        with replay.replaying(batch) if replay else contextlib.nullcontext():
             logits.append(logits_at(model, batch.input_ids, batch.attention_mask, where))
         labels.append(batch.labels[:, 1:][where])
         owner.append(torch.tensor(group, device=device).repeat_interleave(where.sum(-1)))
-    return torch.cat(logits), torch.cat(labels), torch.cat(owner)
+    logp = torch.log_softmax(torch.cat(logits).float(), dim=-1)
+    return logp, torch.cat(labels), torch.cat(owner)

@@ -66,18 +66,20 @@ class Batch:
 
 
 def make_batch(pairs: Sequence[Pair], pad: int, label_prompt: bool = False) -> Batch:
-    """Batch pairs; label the value tokens, and the prompt too when ``label_prompt``."""
+    """Batch pairs; label the value tokens, and the prompt too when ``label_prompt``.
+
+    Rows are padded as lists and become tensors in one call each (a tensor per row costs
+    more than the batch's forward pass for short rows)."""
     width = max(len(p) + len(v) for p, v in pairs)
-    ids = torch.full((len(pairs), width), pad, dtype=torch.long)
-    mask = torch.zeros((len(pairs), width), dtype=torch.long)
-    labels = torch.full((len(pairs), width), -100, dtype=torch.long)
-    for row, (prompt, value) in enumerate(pairs):
+    ids, mask, labels = [], [], []
+    for prompt, value in pairs:
         full = prompt + value
-        ids[row, : len(full)] = torch.tensor(full)
-        mask[row, : len(full)] = 1
-        start = 1 if label_prompt else len(prompt)
-        labels[row, start : len(full)] = torch.tensor(full[start:])
-    return Batch(ids, mask, labels)
+        gap = width - len(full)
+        start = min(1 if label_prompt else len(prompt), len(full))
+        ids.append(full + [pad] * gap)
+        mask.append([1] * len(full) + [0] * gap)
+        labels.append([-100] * start + full[start:] + [-100] * gap)
+    return Batch(*(torch.tensor(rows, dtype=torch.long) for rows in (ids, mask, labels)))
 
 
 def token_logprobs(model: PreTrainedModel, batch: Batch) -> tuple[torch.Tensor, torch.Tensor]:
@@ -112,11 +114,29 @@ def logits_at(
     doing so gives the model's own logits (checked once per model); otherwise the whole
     model runs and the positions are picked from its logits.
     """
+    return logits_from(model, outputs_at(model, input_ids, attention_mask, where))
+
+
+def outputs_at(
+    model: PreTrainedModel,
+    input_ids: torch.Tensor,
+    attention_mask: torch.Tensor,
+    where: torch.Tensor,
+) -> torch.Tensor:
+    """What gives the next-token logits at the positions ``where``, one row per position:
+    the body's final states where the head splits from it (``logits_from`` applies the
+    head; rows of states are cheaper to gather and reorder than rows of logits), else the
+    logits themselves."""
     if head_splits(model):
         hidden = model.base_model(input_ids=input_ids, attention_mask=attention_mask)[0]
-        return model.get_output_embeddings()(hidden[:, :-1][where])
+        return hidden[:, :-1][where]
     logits = model(input_ids=input_ids, attention_mask=attention_mask).logits
     return logits[:, :-1][where]
+
+
+def logits_from(model: PreTrainedModel, outputs: torch.Tensor) -> torch.Tensor:
+    """Logits from rows of ``outputs_at``."""
+    return model.get_output_embeddings()(outputs) if head_splits(model) else outputs
 
 
 _SPLIT_HEAD: weakref.WeakKeyDictionary[torch.nn.Module, bool] = weakref.WeakKeyDictionary()

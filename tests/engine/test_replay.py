@@ -12,7 +12,7 @@ import torch
 from remediation.unlearning.demo import DemoData, items_of
 from remediation.unlearning.methods.base import RunContext, block_list, block_parameters
 from remediation.unlearning.methods.replay import FrozenPrefix
-from remediation.unlearning.methods.rewrite import _labelled
+from remediation.unlearning.methods.rewrite import _labelled, _labelled_parts
 from remediation.unlearning.modelio import LoadedModel
 from remediation.unlearning.runner import remediate
 from remediation.unlearning.scoring import (
@@ -100,7 +100,9 @@ def test_grouped_pass_gives_each_row_its_own_log_probs(
     assert len(length_groups([len(p) + len(v) for p, v in pairs])) > 1
     # when they run in length groups
     logp, labels, owner = _labelled(ctx, tiny.model, prefix, pairs)
-    # then, pair by pair, the log-probs and labels are those of the pair on its own
+    # then the positions come back in pair order
+    assert torch.equal(owner, torch.sort(owner).values)
+    # and, pair by pair, the log-probs and labels are those of the pair on its own
     for index, pair in enumerate(pairs):
         alone = make_batch([pair], pad_id(tiny.tokenizer))
         where = alone.labels[:, 1:] != -100
@@ -109,6 +111,26 @@ def test_grouped_pass_gives_each_row_its_own_log_probs(
         mine = owner == index
         assert torch.equal(labels[mine], alone.labels[:, 1:][where])
         assert torch.allclose(logp[mine], expected, atol=1e-4)
+
+
+@torch.no_grad()
+def test_lists_run_together_give_each_list_its_own_positions(
+    tiny: LoadedModel, tiny_data: DemoData
+) -> None:
+    # given two lists of item pairs and a list of texts, of lengths that mix in groups
+    items = item_pairs(tiny.tokenizer, items_of(tiny_data.trained[:4]))
+    texts = [encode_prompt(tiny.tokenizer, text) for text in tiny_data.retain_texts([])[:6]]
+    parts = [items[:7], items[7:], [(ids[:1], ids[1:]) for ids in texts]]
+    ctx = RunContext(tiny, items_of(tiny_data.trained[:4]), [], seed=0)
+    prefix = FrozenPrefix(tiny.model, 2)
+    # when they run in one pass
+    together = _labelled_parts(ctx, tiny.model, prefix, parts)
+    # then each list gets what it gets on its own, its pairs numbered from 0
+    for part, (logp, labels, owner) in zip(parts, together, strict=True):
+        alone_logp, alone_labels, alone_owner = _labelled(ctx, tiny.model, prefix, part)
+        assert torch.equal(owner, alone_owner)
+        assert torch.equal(labels, alone_labels)
+        assert torch.allclose(logp, alone_logp, atol=1e-4)
 
 
 @torch.no_grad()

@@ -110,11 +110,14 @@ def retrain_without(
     excluded: Iterable[str],
     progress: ProgressFn | None = None,
     should_cancel: CancelCheck | None = None,
+    seed: int | None = None,
 ) -> LoadedModel:
     """The oracle: the demo model retrained from scratch without the named people.
 
     Same recipe, seed and tokenizer as the original; only the excluded people's records
-    are left out of the training stream.
+    are left out of the training stream. Another ``seed`` gives another retraining of the
+    same data (its initial weights and the order it sees the records in): how far two
+    retrainings land apart is the noise floor of comparing a method with the oracle.
     """
     from transformers import AutoTokenizer
 
@@ -124,8 +127,9 @@ def retrain_without(
     tokenizer = AutoTokenizer.from_pretrained(
         model_dir, local_files_only=True, trust_remote_code=False
     )
-    seed_everything(data.seed)
-    model = train_demo_lm(people, tokenizer, data.recipe, data.seed, progress, should_cancel)
+    seed = data.seed if seed is None else seed
+    seed_everything(seed)
+    model = train_demo_lm(people, tokenizer, data.recipe, seed, progress, should_cancel)
     device, dtype = choose_device()
     place(model, device, dtype)  # as load_model would hold it
     return LoadedModel(model=model, tokenizer=tokenizer, device=device, path=None)

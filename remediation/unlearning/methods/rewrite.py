@@ -33,6 +33,7 @@ Why this shape, on models that memorise records:
 from __future__ import annotations
 
 import contextlib
+import itertools
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -48,9 +49,10 @@ from ..scoring import (
     Pair,
     encode_pair,
     length_groups,
-    logits_at,
+    logits_from,
     make_batch,
     moments,
+    outputs_at,
 )
 from .base import (
     MethodOutcome,
@@ -205,30 +207,43 @@ class _Plan:
         """Distance to the levels on a forget batch, plus the retain anchors: the mean NLL
         of retained items' values, and KL(starting model ‖ model) over every token of
         retained texts (a distance to where the model was, not more training on the texts:
-        descending their NLL would fit them further and raise held-out perplexity)."""
+        descending their NLL would fit them further and raise held-out perplexity). The
+        three batches run through the model together, in groups of similar length."""
         settings = self.settings
-        gap = self._gap(self._forget_batch())
+        rows = self._forget_batch()
+        kept = (
+            sample_batch(self.kept, settings.retain_batch_size, self.rng)
+            if self.kept and settings.retain_weight
+            else []
+        )
+        texts = (
+            sample_batch(self.texts, settings.text_batch_size, self.rng)
+            if self.texts and settings.text_weight
+            else []
+        )
+        forget_part, kept_part, text_part = _labelled_parts(
+            self.ctx, self.ctx.model, self.prefix, [[r.pair for r in rows], kept, texts]
+        )
+        gap = self._gap(rows, forget_part)
         loss, metrics = gap, {"gap": float(gap.detach())}
-        if self.kept and settings.retain_weight:
-            kept = self._kept_nll(sample_batch(self.kept, settings.retain_batch_size, self.rng))
-            loss = loss + settings.retain_weight * kept
-            metrics["retain_nll"] = float(kept.detach())
-        if self.texts and settings.text_weight:
-            text = self._drift(sample_batch(self.texts, settings.text_batch_size, self.rng))
+        if kept:
+            kept_nll = _kept_nll(kept_part, len(kept))
+            loss = loss + settings.retain_weight * kept_nll
+            metrics["retain_nll"] = float(kept_nll.detach())
+        if texts:
+            text = self._drift(texts, text_part)
             loss = loss + settings.text_weight * text
             metrics["text_kl"] = float(text.detach())
         return loss, metrics
 
-    def _gap(self, rows: list[_Row]) -> torch.Tensor:
+    def _gap(self, rows: list[_Row], labelled: _Labelled) -> torch.Tensor:
         """Mean distance of the forget rows' value tokens to their levels (their loss, μ
         and σ); each row's shortfall is kept for the stop check."""
-        logp, labels, owner = _labelled(
-            self.ctx, self.ctx.model, self.prefix, [r.pair for r in rows]
-        )
+        logp, labels, owner = labelled
         picked, mu, sigma = moments(logp, labels)
         counts = torch.bincount(owner, minlength=len(rows)).tolist()
-        in_order = torch.unique_consecutive(owner).tolist()
-        levels = torch.cat([rows[i].levels[: counts[i]] for i in in_order]).to(picked)
+        levels = torch.cat([row.levels[:count] for row, count in zip(rows, counts, strict=True)])
+        levels = levels.to(picked)
         below = torch.zeros(len(rows)).index_add_(
             0, owner.cpu(), (levels[:, 0] + picked).detach().cpu()
         )
@@ -238,21 +253,13 @@ class _Plan:
         distance = F.smooth_l1_loss(now, levels, reduction="none")
         return (distance * self.settings.moment_weights.to(distance)).sum() / max(len(picked), 1)
 
-    def _kept_nll(self, pairs: list[Pair]) -> torch.Tensor:
-        """Mean NLL of retained items' values (the anchor on other people's facts)."""
-        logp, labels, owner = _labelled(self.ctx, self.ctx.model, self.prefix, pairs)
-        picked = logp.gather(-1, labels[:, None])[:, 0]
-        sums = picked.new_zeros(len(pairs)).index_add(0, owner, -picked)
-        return (sums / torch.bincount(owner, minlength=len(pairs)).clamp(min=1)).mean()
-
-    def _drift(self, texts: list[Pair]) -> torch.Tensor:
-        """KL(starting model ‖ model) over every token of the texts (both models see them
-        in the same groups, so their positions line up)."""
-        now = _labelled(self.ctx, self.ctx.model, self.prefix, texts)[0]
+    def _drift(self, texts: list[Pair], labelled: _Labelled) -> torch.Tensor:
+        """KL(starting model ‖ model) over every token of the texts, given the model's
+        log-probs there (both come in text order, so their positions line up)."""
         frozen, replay = self._frozen()
         with torch.no_grad():
             before = _labelled(self.ctx, frozen, replay, texts)[0]
-        return F.kl_div(now, before, log_target=True, reduction="batchmean")
+        return F.kl_div(labelled[0], before, log_target=True, reduction="batchmean")
 
     def at_level(self, step: int) -> bool:
         """Every ``check_every`` steps: has every item reached its level (within tolerance)?
@@ -366,8 +373,7 @@ def never_seen_levels(
         spans.append(slice(len(pairs), len(pairs) + len(pool)))
         pairs.extend(encode_pair(tokenizer, prompt, value) for value in pool)
     logp, labels, owner = _labelled(ctx, ctx.model, None, pairs, least=64)
-    order = torch.argsort(owner, stable=True)
-    picked, mu, sigma = moments(logp[order], labels[order])
+    picked, mu, sigma = moments(logp, labels)
     profile = torch.stack([-picked, mu, sigma], dim=-1).cpu()
     # Each candidate's profile (a row per value token), in candidate order.
     found = profile.split(torch.bincount(owner, minlength=len(pairs)).tolist())
@@ -416,26 +422,60 @@ def _prompts(item: ForgetItem, use_paraphrases: bool) -> list[str]:
     return [item.prompt, *(item.paraphrases if use_paraphrases else ())]
 
 
+# Log-probs at labelled positions, the labels there, the pair each position belongs to.
+_Labelled = tuple[torch.Tensor, torch.Tensor, torch.Tensor]
+
+
 def _labelled(
     ctx: RunContext,
     model: PreTrainedModel,
     replay: FrozenPrefix | None,
     pairs: Sequence[Pair],
     least: int = 16,
-) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+) -> _Labelled:
     """Log-probs (float32) at every labelled position of ``pairs``, the labels there and
-    the index of the pair each position belongs to, a pair's positions together and in
-    order. Pairs of similar length run together (``length_groups``, at least ``least``
-    to a group), so the batches pad little; ``replay``, where given, stands in for the
-    frozen lower blocks."""
+    the index of the pair each position belongs to, in pair order (a pair's positions
+    together and in order). Pairs of similar length run together (``length_groups``, at
+    least ``least`` to a group), so the batches pad little; the positions are put back in
+    pair order before the head, where a row is narrow. ``replay``, where given, stands in
+    for the frozen lower blocks."""
     device = ctx.loaded.device
-    logits, labels, owner = [], [], []
+    outputs, labels, owner = [], [], []
     for group in length_groups([len(prompt) + len(value) for prompt, value in pairs], least=least):
         batch = make_batch([pairs[index] for index in group], ctx.pad).to(device)
         where = batch.labels[:, 1:] != -100
         with replay.replaying(batch) if replay else contextlib.nullcontext():
-            logits.append(logits_at(model, batch.input_ids, batch.attention_mask, where))
+            outputs.append(outputs_at(model, batch.input_ids, batch.attention_mask, where))
         labels.append(batch.labels[:, 1:][where])
         owner.append(torch.tensor(group, device=device).repeat_interleave(where.sum(-1)))
-    logp = torch.log_softmax(torch.cat(logits).float(), dim=-1)
-    return logp, torch.cat(labels), torch.cat(owner)
+    owners = torch.cat(owner)
+    order = torch.argsort(owners, stable=True)
+    logits = logits_from(model, torch.cat(outputs)[order])
+    return torch.log_softmax(logits.float(), dim=-1), torch.cat(labels)[order], owners[order]
+
+
+def _labelled_parts(
+    ctx: RunContext,
+    model: PreTrainedModel,
+    replay: FrozenPrefix | None,
+    parts: Sequence[Sequence[Pair]],
+) -> list[_Labelled]:
+    """``_labelled`` over several lists of pairs in one pass (fewer, fuller batches);
+    each list gets its own positions back, its pairs numbered from 0."""
+    logp, labels, owner = _labelled(ctx, model, replay, [pair for part in parts for pair in part])
+    firsts = [0, *itertools.accumulate(len(part) for part in parts)]
+    # The positions come in pair order, so each list's are one slice.
+    bounds = torch.searchsorted(owner, torch.tensor(firsts, device=owner.device)).tolist()
+    spans = [slice(begin, end) for begin, end in itertools.pairwise(bounds)]
+    return [
+        (logp[span], labels[span], owner[span] - first)
+        for span, first in zip(spans, firsts[:-1], strict=True)
+    ]
+
+
+def _kept_nll(labelled: _Labelled, pairs: int) -> torch.Tensor:
+    """Mean NLL of retained items' values (the anchor on other people's facts)."""
+    logp, labels, owner = labelled
+    picked = logp.gather(-1, labels[:, None])[:, 0]
+    sums = picked.new_zeros(pairs).index_add(0, owner, -picked)
+    return (sums / torch.bincount(owner, minlength=pairs).clamp(min=1)).mean()

@@ -189,16 +189,12 @@ def bench_size(
         records_of(others),
     )
     before = evaluate(loaded, work, config.policy, "before")
-    started = time.perf_counter()
     names = [p.name for p in people]
-    oracle = retrain_without(model_dir, names, progress=progress)
-    oracle_seconds = time.perf_counter() - started
+    oracle, oracle_seconds = _timed_retrain(model_dir, names, progress)
     oracle_result = _verify(loaded, oracle, work, config.policy, before, None, progress)
     rows = [BenchRow(size, "oracle (retrain)", oracle_seconds, oracle_seconds, oracle_result)]
     if config.retrain_twice:
-        started = time.perf_counter()
-        again = retrain_without(model_dir, names, progress=progress, seed=data.seed + 1)
-        seconds = time.perf_counter() - started
+        again, seconds = _timed_retrain(model_dir, names, progress, seed=data.seed + 1)
         second = _verify(loaded, again, work, config.policy, before, oracle_result.after, progress)
         rows.append(BenchRow(size, SECOND_ORACLE, seconds, oracle_seconds, second))
     # Records and generic text to keep, plus the kept items themselves, so methods that
@@ -216,6 +212,16 @@ def bench_size(
         )
         rows.append(BenchRow(size, method, seconds, oracle_seconds, verification))
     return rows
+
+
+def _timed_retrain(
+    model_dir: Path, names: list[str], progress: ProgressFn | None, seed: int | None = None
+) -> tuple[LoadedModel, float]:
+    """The demo model retrained without ``names`` (``seed``: the model's own if None),
+    and the seconds it took."""
+    started = time.perf_counter()
+    model = retrain_without(model_dir, names, progress=progress, seed=seed)
+    return model, time.perf_counter() - started
 
 
 def _verify(

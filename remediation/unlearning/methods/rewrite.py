@@ -275,8 +275,8 @@ class _Plan:
             return step >= self.settled_at
         if step % self.settings.check_every:
             return False
-        shortfall = torch.zeros(len(self.ctx.forget))
-        tokens = torch.zeros(len(self.ctx.forget))
+        shortfall = [0.0] * len(self.ctx.forget)
+        tokens = [0] * len(self.ctx.forget)
         unmeasured: set[int] = set()
         for row in self._pending_rows():
             if row not in self.measured:
@@ -286,7 +286,7 @@ class _Plan:
             shortfall[row.item] += below
             tokens[row.item] += count
         # Per pending item, how much less its value tokens cost on average than their levels.
-        mean = (shortfall / tokens.clamp(min=1)).tolist()
+        mean = [total / max(count, 1) for total, count in zip(shortfall, tokens, strict=True)]
         measured = self.pending - unmeasured
         # The loss is two-sided, so an item that reached its level hovers around it from
         # then on: it counts as done once reached, and stragglers get more of the batch.
@@ -439,6 +439,19 @@ def _labelled(
     least ``least`` to a group), so the batches pad little; the positions are put back in
     pair order before the head, where a row is narrow. ``replay``, where given, stands in
     for the frozen lower blocks."""
+    outputs, labels, owner = _states(ctx, model, replay, pairs, least)
+    return _log_probs(model, outputs), labels, owner
+
+
+def _states(
+    ctx: RunContext,
+    model: PreTrainedModel,
+    replay: FrozenPrefix | None,
+    pairs: Sequence[Pair],
+    least: int,
+) -> _Labelled:
+    """What ``_labelled`` returns, with the rows of ``outputs_at`` (before the head) in
+    place of the log-probs."""
     device = ctx.loaded.device
     outputs, labels, owner = [], [], []
     for group in length_groups([len(prompt) + len(value) for prompt, value in pairs], least=least):
@@ -450,8 +463,11 @@ def _labelled(
         owner.append(torch.tensor(group, device=device).repeat_interleave(where.sum(-1)))
     owners = torch.cat(owner)
     order = torch.argsort(owners, stable=True)
-    logits = logits_from(model, torch.cat(outputs)[order])
-    return torch.log_softmax(logits.float(), dim=-1), torch.cat(labels)[order], owners[order]
+    return torch.cat(outputs)[order], torch.cat(labels)[order], owners[order]
+
+
+def _log_probs(model: PreTrainedModel, outputs: torch.Tensor) -> torch.Tensor:
+    return torch.log_softmax(logits_from(model, outputs).float(), dim=-1)
 
 
 def _labelled_parts(
@@ -461,14 +477,17 @@ def _labelled_parts(
     parts: Sequence[Sequence[Pair]],
 ) -> list[_Labelled]:
     """``_labelled`` over several lists of pairs in one pass (fewer, fuller batches);
-    each list gets its own positions back, its pairs numbered from 0."""
-    logp, labels, owner = _labelled(ctx, model, replay, [pair for part in parts for pair in part])
+    each list gets its own positions back, its pairs numbered from 0. The lists are split
+    apart before the head, where a row is narrow (splitting the vocabulary-wide log-probs
+    would cost a full-width copy per list in the backward pass)."""
+    pairs = [pair for part in parts for pair in part]
+    outputs, labels, owner = _states(ctx, model, replay, pairs, least=16)
     firsts = [0, *itertools.accumulate(len(part) for part in parts)]
     # The positions come in pair order, so each list's are one slice.
     bounds = torch.searchsorted(owner, torch.tensor(firsts, device=owner.device)).tolist()
     spans = [slice(begin, end) for begin, end in itertools.pairwise(bounds)]
     return [
-        (logp[span], labels[span], owner[span] - first)
+        (_log_probs(model, outputs[span]), labels[span], owner[span] - first)
         for span, first in zip(spans, firsts[:-1], strict=True)
     ]
 

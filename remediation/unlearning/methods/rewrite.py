@@ -467,6 +467,7 @@ def _states(
 
 
 def _log_probs(model: PreTrainedModel, outputs: torch.Tensor) -> torch.Tensor:
+    """Float32 log-probs from rows of ``outputs_at``."""
     return torch.log_softmax(logits_from(model, outputs).float(), dim=-1)
 
 

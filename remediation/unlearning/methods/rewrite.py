@@ -424,6 +424,10 @@ def _prompts(item: ForgetItem, use_paraphrases: bool) -> list[str]:
 
 # Log-probs at labelled positions, the labels there, the pair each position belongs to.
 _Labelled = tuple[torch.Tensor, torch.Tensor, torch.Tensor]
+# The same, with the final states before the head (``outputs_at``) in place of log-probs.
+_States = tuple[torch.Tensor, torch.Tensor, torch.Tensor]
+# Fewest pairs to a length group in a step's pass.
+_GROUP_LEAST = 16
 
 
 def _labelled(
@@ -431,7 +435,7 @@ def _labelled(
     model: PreTrainedModel,
     replay: FrozenPrefix | None,
     pairs: Sequence[Pair],
-    least: int = 16,
+    least: int = _GROUP_LEAST,
 ) -> _Labelled:
     """Log-probs (float32) at every labelled position of ``pairs``, the labels there and
     the index of the pair each position belongs to, in pair order (a pair's positions
@@ -449,7 +453,7 @@ def _states(
     replay: FrozenPrefix | None,
     pairs: Sequence[Pair],
     least: int,
-) -> _Labelled:
+) -> _States:
     """What ``_labelled`` returns, with the rows of ``outputs_at`` (before the head) in
     place of the log-probs."""
     device = ctx.loaded.device
@@ -482,7 +486,7 @@ def _labelled_parts(
     apart before the head, where a row is narrow (splitting the vocabulary-wide log-probs
     would cost a full-width copy per list in the backward pass)."""
     pairs = [pair for part in parts for pair in part]
-    outputs, labels, owner = _states(ctx, model, replay, pairs, least=16)
+    outputs, labels, owner = _states(ctx, model, replay, pairs, _GROUP_LEAST)
     firsts = [0, *itertools.accumulate(len(part) for part in parts)]
     # The positions come in pair order, so each list's are one slice.
     bounds = torch.searchsorted(owner, torch.tensor(firsts, device=owner.device)).tolist()

@@ -104,9 +104,29 @@ def test_default_method_stops_at_the_never_seen_level(
     assert 0.7 <= ratio <= 1.4
 
 
+def test_default_method_settles_until_its_fewest_steps(
+    tiny: LoadedModel, forget_setup: Any
+) -> None:
+    # given a run that reaches every level and settles for no steps at all
+    forget, retain, _ = forget_setup
+    quick = remediate(tiny, forget, retain, "rewrite", {"settle_steps": 0, "min_steps": 0})
+    assert quick.stopped_early and quick.notes["items_done"] == len(forget)
+    # when the same run must take more steps than that in all
+    floor = quick.steps + 5
+    held = remediate(tiny, forget, retain, "rewrite", {"settle_steps": 0, "min_steps": floor})
+    # then it keeps settling until then, and stops there
+    assert held.stopped_early and held.steps == floor
+
+
 @pytest.mark.parametrize(
     "overrides",
-    [{"max_steps": 0}, {"check_every": 0}, {"level_candidates": 4}, {"retain_weight": -1}],
+    [
+        {"max_steps": 0},
+        {"check_every": 0},
+        {"level_candidates": 4},
+        {"retain_weight": -1},
+        {"min_steps": -1},
+    ],
 )
 def test_default_method_refuses_unusable_settings(
     tiny: LoadedModel, forget_setup: Any, overrides: dict[str, Any]

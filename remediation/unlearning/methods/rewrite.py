@@ -11,6 +11,11 @@ Why this shape, on models that memorise records:
   ascent's unbounded push is what wrecks neighbouring facts and what relearning undoes.
   The spread of the model's distribution there (Min-k%++'s μ and σ) is pulled to the
   stranger's too, so the answer is not only unlikely but uncertain the way a guess is.
+- *Pulled in log-odds.* A token's distance to its level is measured in log-odds,
+  log p − log(1 − p), not in loss: the loss of a memorised token (p near 1) hardly moves
+  with its logit (its gradient is 1 − p), so those tokens barely felt the pull until
+  others had gone, and the last items hovered short of their level for tens of steps,
+  held there by the anchors. The log-odds move one for one with the logit at any p.
 - *Every way of asking.* The loss covers the training-style prompt and each paraphrase of
   the item, so the value is gone for the questions too, not only for the verbatim prompt.
 - *Anchors where the damage would land.* Each step also keeps the retained items' values
@@ -82,18 +87,20 @@ class RewriteSettings(MethodSettings):
     An item whose shortfall has not improved by ``stall_margin`` for ``stall_steps`` steps
     counts as done too (0: never). Once every item is done, ``settle_steps`` more steps let
     the retain anchors repair what the first, large steps disturbed (the forget term holds
-    the items at their level). ``use_standin`` measures the levels about a stand-in person
-    instead of the subject; ``moment_weight`` weighs matching the distribution's μ and σ
-    against the loss level; ``blocks_only`` leaves embeddings, head and final norm as they
-    are, and ``trained_share`` is the share of blocks, from the top, that train (1: all).
-    ``lr`` is sized for training one block of the demo model; with every block training
-    (``trained_share`` 1), 3e-3 suits it.
+    the items at their level); a run takes at least ``min_steps`` in all, since a few
+    items reach their levels within the first, largest steps, whose damage takes longer
+    to repair than ``settle_steps``. ``use_standin`` measures the levels about a stand-in
+    person instead of the subject; ``moment_weight`` weighs matching the distribution's μ
+    and σ against the level's log-odds; ``blocks_only`` leaves embeddings, head and final
+    norm as they are, and ``trained_share`` is the share of blocks, from the top, that
+    train (1: all). ``lr`` is sized for training one block of the demo model; with every
+    block training (``trained_share`` 1), 3e-3 suits it.
     """
 
     lr: float = 2e-2
     max_steps: int = 150
     batch_size: int = 64
-    retain_batch_size: int = 128
+    retain_batch_size: int = 64
     text_batch_size: int = 32
     retain_weight: float = 3.0
     text_weight: float = 3.0
@@ -102,7 +109,8 @@ class RewriteSettings(MethodSettings):
     level_candidates: int = 16
     level_tolerance: float = 0.25
     check_every: int = 1
-    settle_steps: int = 20
+    settle_steps: int = 12
+    min_steps: int = 30
     stall_steps: int = 20
     stall_margin: float = 0.1
     moment_weight: float = 0.3
@@ -124,6 +132,7 @@ class RewriteSettings(MethodSettings):
         _require(self.level_tolerance >= 0, "level_tolerance must be 0 or more")
         _require(self.check_every >= 1, "check_every must be at least 1")
         _require(self.settle_steps >= 0, "settle_steps must be 0 or more")
+        _require(self.min_steps >= 0, "min_steps must be 0 or more")
         _require(self.stall_steps >= 0, "stall_steps must be 0 (never) or more")
         _require(self.stall_margin >= 0, "stall_margin must be 0 or more")
         _require(0 < self.trained_share <= 1, "trained_share must be in (0, 1]")
@@ -237,8 +246,8 @@ class _Plan:
         return loss, metrics
 
     def _gap(self, rows: list[_Row], labelled: _Labelled) -> torch.Tensor:
-        """Mean distance of the forget rows' value tokens to their levels (their loss, μ
-        and σ); each row's shortfall is kept for the stop check."""
+        """Mean distance of the forget rows' value tokens to their levels (their log-odds,
+        μ and σ); each row's shortfall, in nats of loss, is kept for the stop check."""
         logp, labels, owner = labelled
         picked, mu, sigma = moments(logp, labels)
         counts = torch.bincount(owner, minlength=len(rows)).tolist()
@@ -249,8 +258,9 @@ class _Plan:
         )
         for row, value, count in zip(rows, below.tolist(), counts, strict=True):
             self.measured[row] = (value, count)
-        now = torch.stack([-picked, mu, sigma], dim=-1)
-        distance = F.smooth_l1_loss(now, levels, reduction="none")
+        now = torch.stack([log_odds(logp, labels), mu, sigma], dim=-1)
+        target = torch.stack([loss_log_odds(levels[:, 0]), levels[:, 1], levels[:, 2]], dim=-1)
+        distance = F.smooth_l1_loss(now, target, reduction="none")
         return (distance * self.settings.moment_weights.to(distance)).sum() / max(len(picked), 1)
 
     def _drift(self, texts: list[Pair], labelled: _Labelled) -> torch.Tensor:
@@ -263,7 +273,7 @@ class _Plan:
 
     def at_level(self, step: int) -> bool:
         """Every ``check_every`` steps: has every item reached its level (within tolerance)?
-        Then stop ``settle_steps`` later.
+        Then stop ``settle_steps`` later (at step ``min_steps`` at the earliest).
 
         An item is done when, over all its prompts, its value tokens are on average no
         more than ``level_tolerance`` nats more likely than a never-seen value's. Each
@@ -293,7 +303,7 @@ class _Plan:
         reached = {i for i in measured if mean[i] <= self.settings.level_tolerance}
         self.pending -= reached | self._stalled(step, measured - reached, mean)
         if not self.pending:
-            self.settled_at = step + self.settings.settle_steps
+            self.settled_at = max(step + self.settings.settle_steps, self.settings.min_steps)
         return self.settled_at == step
 
     def _stalled(self, step: int, items: set[int], mean: list[float]) -> set[int]:
@@ -495,6 +505,21 @@ def _labelled_parts(
         (_log_probs(model, outputs[span]), labels[span], owner[span] - first)
         for span, first in zip(spans, firsts[:-1], strict=True)
     ]
+
+
+def log_odds(logp: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """Per row of log-probs, the label's log-odds: log p − log(1 − p), with log(1 − p)
+    summed over the other tokens, so it stays exact (and differentiable) where p rounds
+    to 1."""
+    picked = logp.gather(-1, labels[:, None])[:, 0]
+    others = logp.scatter(-1, labels[:, None], float("-inf"))
+    return picked - torch.logsumexp(others, dim=-1)
+
+
+def loss_log_odds(loss: torch.Tensor) -> torch.Tensor:
+    """The log-odds of a token whose loss (−log p, nats) is ``loss``."""
+    loss = loss.clamp(min=1e-6)
+    return -loss - torch.log(-torch.expm1(-loss))
 
 
 def _kept_nll(labelled: _Labelled, pairs: int) -> torch.Tensor:

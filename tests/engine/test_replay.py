@@ -1,16 +1,20 @@
 """Shortcuts that must not change a figure: the head at labelled positions only, the
-replay of frozen lower blocks (shared with a frozen copy), and batches grouped by length."""
+replay of frozen lower blocks (shared with a frozen copy), batches grouped by length, and
+the last block's position-wise parts at the read positions only."""
 
 from __future__ import annotations
 
 import copy
+import functools
 from typing import Any
 
 import pytest
 import torch
 
 from remediation.unlearning.demo import DemoData, items_of
+from remediation.unlearning.methods import lastblock
 from remediation.unlearning.methods.base import RunContext, block_list, block_parameters
+from remediation.unlearning.methods.lastblock import needed_positions_only
 from remediation.unlearning.methods.replay import FrozenPrefix
 from remediation.unlearning.methods.rewrite import _labelled, _labelled_parts
 from remediation.unlearning.modelio import LoadedModel
@@ -22,6 +26,7 @@ from remediation.unlearning.scoring import (
     length_groups,
     logits_at,
     make_batch,
+    outputs_at,
     pad_id,
 )
 from remediation.unlearning.verification import extraction_rate
@@ -240,3 +245,65 @@ def test_training_the_last_block_forgets_and_leaves_the_rest(
     before, after = dict(tiny.model.named_parameters()), dict(result.model.named_parameters())
     moved = {name for name in before if not torch.equal(before[name], after[name])}
     assert moved and all(".h.2." in name for name in moved)
+
+
+def _value_rows(model: Any, batch: Batch, where: torch.Tensor) -> torch.Tensor:
+    return outputs_at(model, batch.input_ids, batch.attention_mask, where)
+
+
+def test_the_last_block_at_read_positions_only_gives_the_same_rows_and_gradients(
+    tiny: LoadedModel, batch: Batch
+) -> None:
+    # given a copy of the tiny model whose top block trains, and the value positions read
+    model = copy.deepcopy(tiny.model)
+    where = batch.labels[:, 1:] != -100
+    assert int(where.sum()) < where.numel() // 2  # the prompts are most of the batch
+    top = list(block_list(model)[-1].parameters())  # type: ignore[index]
+
+    def rows_and_grads(shortcut: bool) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        model.zero_grad(set_to_none=True)
+        run = functools.partial(_value_rows, model, batch, where)
+        rows = needed_positions_only(model, run, where) if shortcut else run()
+        rows.pow(2).sum().backward()
+        return rows.detach(), [p.grad.clone() for p in top]  # type: ignore[union-attr]
+
+    # when the rows are computed with the last block's position-wise parts (MLP, attention
+    # output) at the read positions only, and without
+    rows, grads = rows_and_grads(shortcut=True)
+    expected_rows, expected_grads = rows_and_grads(shortcut=False)
+    # then the shortcut was on, the rows and the top block's gradients are the same, and
+    # the block's parts are back in place
+    assert lastblock._EXACT[model] is True
+    assert torch.allclose(rows, expected_rows, atol=1e-5)
+    assert all(torch.allclose(g, e, atol=1e-5) for g, e in zip(grads, expected_grads, strict=True))
+    last = block_list(model)[-1]  # type: ignore[index]
+    assert type(last.mlp).__name__ == "GPT2MLP" and type(last.attn.c_proj).__name__ == "Conv1D"
+
+
+class _RunningMean(torch.nn.Module):
+    """A final norm that mixes positions: each is the mean of the states up to it."""
+
+    def __init__(self, norm: torch.nn.Module) -> None:
+        super().__init__()
+        self.norm = norm
+
+    def forward(self, hidden: torch.Tensor) -> torch.Tensor:
+        steps = torch.arange(1, hidden.shape[1] + 1, device=hidden.device)[None, :, None]
+        return self.norm(hidden.cumsum(1) / steps)
+
+
+@torch.no_grad()
+def test_a_model_that_reads_the_last_block_elsewhere_runs_whole(
+    tiny: LoadedModel, batch: Batch
+) -> None:
+    # given a model whose final norm mixes positions, so its outputs at the read positions
+    # depend on the last block's MLP at the prompt's positions too
+    model = copy.deepcopy(tiny.model)
+    model.transformer.ln_f = _RunningMean(model.transformer.ln_f)
+    where = batch.labels[:, 1:] != -100
+    run = functools.partial(_value_rows, model, batch, where)
+    # when the shortcut is asked for
+    rows = needed_positions_only(model, run, where)
+    # then its check found the rows would change, it is off, and the model ran whole
+    assert lastblock._EXACT[model] is False
+    assert torch.equal(rows, run())

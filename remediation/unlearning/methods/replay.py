@@ -106,9 +106,11 @@ class FrozenPrefix:
         missing = [row for row, key in enumerate(keys) if key not in self.states]
         fresh = self._compute(batch, missing, keys) if missing else {}
         rows = [fresh[key] if key in fresh else self.states[key] for key in keys]
-        out = rows[0].new_zeros((len(rows), batch.input_ids.shape[1], rows[0].shape[-1]))
-        for row, states in enumerate(rows):
-            out[row, : len(states)] = states
+        out = torch.nn.utils.rnn.pad_sequence(rows, batch_first=True)
+        # Padded to the batch's width (its longest row may be padding-free but shorter).
+        width = batch.input_ids.shape[1]
+        if out.shape[1] < width:
+            out = torch.nn.functional.pad(out, (0, 0, 0, width - out.shape[1]))
         self._keep(fresh)
         return out
 

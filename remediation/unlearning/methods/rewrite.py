@@ -27,7 +27,8 @@ Why this shape, on models that memorise records:
   every token's probability everywhere; the top blocks are enough to rewrite what the
   model answers, and with them the damage to other facts is smaller and cheaper to
   repair. The hidden states entering them are computed once per sequence and replayed
-  (``replay``), so a step costs the top blocks only.
+  (``replay``), so a step costs the top blocks only, and the last block's position-wise
+  parts run only where an output is read, the values (``lastblock``).
 - *Stop at holdout level.* Every step each pending item is checked (do its value tokens,
   over all its prompts, cost as much as a never-seen value's? measured in the step's own
   batch); an item that stops getting closer (the anchors hold it there) counts as done
@@ -38,6 +39,7 @@ Why this shape, on models that memorise records:
 from __future__ import annotations
 
 import contextlib
+import functools
 import itertools
 import random
 from collections.abc import Sequence
@@ -71,6 +73,7 @@ from .base import (
     sample_batch,
     trainable,
 )
+from .lastblock import needed_positions_only
 from .replay import FrozenPrefix
 from .standins import known_names, standins, subjects_in, swap_subject
 
@@ -471,8 +474,9 @@ def _states(
     for group in length_groups([len(prompt) + len(value) for prompt, value in pairs], least=least):
         batch = make_batch([pairs[index] for index in group], ctx.pad).to(device)
         where = batch.labels[:, 1:] != -100
+        run = functools.partial(outputs_at, model, batch.input_ids, batch.attention_mask, where)
         with replay.replaying(batch) if replay else contextlib.nullcontext():
-            outputs.append(outputs_at(model, batch.input_ids, batch.attention_mask, where))
+            outputs.append(needed_positions_only(model, run, where))
         labels.append(batch.labels[:, 1:][where])
         owner.append(torch.tensor(group, device=device).repeat_interleave(where.sum(-1)))
     owners = torch.cat(owner)

@@ -196,3 +196,21 @@ def test_run_without_retain_on_a_non_demo_model(
     # then
     assert code == 2
     assert "pass --retain" in _one_line_error(capsys)
+
+
+@pytest.mark.parametrize(
+    ("argv", "command"),
+    [
+        (["demo-model", "out"], "demo-model"),
+        (["--quiet", "demo-model", "out"], "demo-model"),
+        (["--threads", "1", "demo-model", "out"], "demo-model"),
+        (["--threads=1", "run", "a", "b", "c"], "run"),
+        (["--quiet"], None),
+    ],
+)
+def test_the_command_is_found_past_the_global_options(argv: list[str], command: str | None) -> None:
+    # given the arguments of `python -m remediation.unlearning`, global options first
+    from remediation.unlearning.__main__ import command_of
+
+    # when / then the sub-command they name is read before torch loads
+    assert command_of(argv) == command

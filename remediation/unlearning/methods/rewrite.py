@@ -74,7 +74,7 @@ from .base import (
     trainable,
 )
 from .lastblock import needed_positions_only
-from .replay import FrozenPrefix
+from .replay import STORE_BUDGET, FrozenPrefix
 from .standins import known_names, standins, subjects_in, swap_subject
 
 
@@ -203,6 +203,9 @@ class _Plan:
         # A text's first token is its prompt, the rest is labelled (its loss covers them all).
         self.texts = [(ids[:1], ids[1:]) for ids, _ in ctx.retain_pairs() if len(ids) > 1]
         self.reference: tuple[PreTrainedModel, FrozenPrefix] | None = None
+        # The starting model's final states over each text seen so far (it never changes).
+        self.text_states: dict[tuple[int, ...], torch.Tensor] = {}
+        self.text_bytes = 0
         self.prefix = FrozenPrefix(ctx.model, _frozen_blocks(ctx.model, settings))
         self.pending = set(range(len(ctx.forget)))
         self.settled_at: int | None = None
@@ -269,10 +272,39 @@ class _Plan:
     def _drift(self, texts: list[Pair], labelled: _Labelled) -> torch.Tensor:
         """KL(starting model ‖ model) over every token of the texts, given the model's
         log-probs there (both come in text order, so their positions line up)."""
-        frozen, replay = self._frozen()
+        frozen = self._frozen()[0]
         with torch.no_grad():
-            before = _labelled(self.ctx, frozen, replay, texts)[0]
+            before = _log_probs(frozen, torch.cat(self._starting_states(texts)))
         return F.kl_div(labelled[0], before, log_target=True, reduction="batchmean")
+
+    @torch.no_grad()
+    def _starting_states(self, texts: list[Pair]) -> list[torch.Tensor]:
+        """Per text, the starting model's final states at its labelled positions: run for
+        the texts not seen before and kept, since a batch's texts are drawn again and again
+        (a third of them, in a 10-person run of the demo, were in an earlier batch)."""
+        frozen, replay = self._frozen()
+        keys = [(*prompt, *value) for prompt, value in texts]
+        fresh = {
+            key: text for key, text in zip(keys, texts, strict=True) if key not in self.text_states
+        }
+        found: dict[tuple[int, ...], torch.Tensor] = {}
+        if fresh:
+            outputs, _, owner = _states(
+                self.ctx, frozen, replay, list(fresh.values()), _GROUP_LEAST
+            )
+            counts = torch.bincount(owner, minlength=len(fresh)).tolist()
+            found = dict(zip(fresh, outputs.split(counts), strict=True))
+            self._keep_text_states(found)
+        return [found[key] if key in found else self.text_states[key] for key in keys]
+
+    def _keep_text_states(self, found: dict[tuple[int, ...], torch.Tensor]) -> None:
+        """Keep new texts' starting states while they fit the replay's memory budget."""
+        for key, rows in found.items():
+            size = rows.numel() * rows.element_size()
+            if self.text_bytes + size > STORE_BUDGET:
+                return
+            self.text_states[key] = rows
+            self.text_bytes += size
 
     def at_level(self, step: int) -> bool:
         """Every ``check_every`` steps: has every item reached its level (within tolerance)?
@@ -367,9 +399,10 @@ def never_seen_levels(
     tokenizes to as many tokens, not an average: membership scores such as Min-k% look at
     the least likely tokens, and an average profile lacks the extremes a real never-seen
     value has. (The median-loss candidate instead, tried to steady the AUC of a single
-    person's items, pushed Min-k%++ past the holdout: AUC 0.36–0.42.) If no candidate
-    tokenizes alike, every position gets their mean per-token loss. Every item's
-    candidates are scored together, in batches of similar length.
+    person's items, pushed Min-k%++ past the holdout: AUC 0.36–0.42.) Only that candidate
+    goes through the model; if none tokenizes alike, every candidate does, and every
+    position gets their mean per-token loss. Every item's candidates are scored together,
+    in batches of similar length.
     """
     tokenizer = ctx.loaded.tokenizer
     pairs: list[Pair] = []
@@ -383,25 +416,30 @@ def never_seen_levels(
         pool = candidates(
             item.target, item.kind, settings.level_candidates, random.Random(ctx.seed + index)
         )
-        spans.append(slice(len(pairs), len(pairs) + len(pool)))
-        pairs.extend(encode_pair(tokenizer, prompt, value) for value in pool)
+        encoded = [encode_pair(tokenizer, prompt, value) for value in pool]
+        scored = _scored_candidates(encoded, lengths[-1], ctx.seed * 31 + index)
+        spans.append(slice(len(pairs), len(pairs) + len(scored)))
+        pairs.extend(scored)
     logp, labels, owner = _labelled(ctx, ctx.model, None, pairs, least=64)
     picked, mu, sigma = moments(logp, labels)
     profile = torch.stack([-picked, mu, sigma], dim=-1).cpu()
-    # Each candidate's profile (a row per value token), in candidate order.
+    # Each scored candidate's profile (a row per value token), in the order scored.
     found = profile.split(torch.bincount(owner, minlength=len(pairs)).tolist())
-    return [
-        _one_profile(list(found[span]), lengths[item], ctx.seed * 31 + item)
-        for item, span in enumerate(spans)
-    ]
+    return [_profile_of(list(found[span]), lengths[item]) for item, span in enumerate(spans)]
 
 
-def _one_profile(rows: list[torch.Tensor], length: int, seed: int) -> torch.Tensor:
-    """A random candidate's profile among those of ``length`` tokens (in candidate order),
-    or every candidate's mean per-token profile where none has that length."""
-    same = [row for row in rows if len(row) == length]
-    if same:
-        return same[random.Random(seed).randrange(len(same))]
+def _scored_candidates(pool: list[Pair], length: int, seed: int) -> list[Pair]:
+    """The candidates that go through the model: a random one among those whose value is
+    ``length`` tokens (in candidate order), or all of them where none is."""
+    same = [pair for pair in pool if len(pair[1]) == length]
+    return [same[random.Random(seed).randrange(len(same))]] if same else pool
+
+
+def _profile_of(rows: list[torch.Tensor], length: int) -> torch.Tensor:
+    """The scored candidate's profile where it has ``length`` tokens, else every scored
+    candidate's mean per-token profile at each of the ``length`` positions."""
+    if len(rows) == 1 and len(rows[0]) == length:
+        return rows[0]
     return torch.cat(rows).mean(0).expand(length, 3).clone()
 
 

@@ -1,0 +1,137 @@
+"""The default method's set-up and text anchor: each item's never-seen level comes from
+one candidate of its value's length (the only one scored), and the starting model's states
+over a retained text are computed once and kept."""
+
+from __future__ import annotations
+
+import copy
+import random
+
+import pytest
+import torch
+
+from remediation.unlearning.demo import DemoData, items_of
+from remediation.unlearning.formats import candidates
+from remediation.unlearning.methods import rewrite
+from remediation.unlearning.methods.base import RunContext
+from remediation.unlearning.methods.rewrite import (
+    RewriteSettings,
+    _Plan,
+    _profile_of,
+    _scored_candidates,
+    never_seen_levels,
+)
+from remediation.unlearning.modelio import LoadedModel
+from remediation.unlearning.scoring import (
+    Pair,
+    encode_pair,
+    logits_at,
+    make_batch,
+    moments,
+    outputs_at,
+    pad_id,
+)
+
+
+def _alone_profile(loaded: LoadedModel, pair: Pair) -> torch.Tensor:
+    """Loss, μ and σ at each value token of one pair, run on its own."""
+    batch = make_batch([pair], pad_id(loaded.tokenizer))
+    where = batch.labels[:, 1:] != -100
+    with torch.no_grad():
+        logits = logits_at(loaded.model, batch.input_ids, batch.attention_mask, where)
+    picked, mu, sigma = moments(torch.log_softmax(logits, dim=-1), batch.labels[:, 1:][where])
+    return torch.stack([-picked, mu, sigma], dim=-1)
+
+
+def _alone_states(loaded: LoadedModel, pair: Pair) -> torch.Tensor:
+    """The final states at one pair's labelled positions, run on its own."""
+    batch = make_batch([pair], pad_id(loaded.tokenizer))
+    where = batch.labels[:, 1:] != -100
+    with torch.no_grad():
+        return outputs_at(loaded.model, batch.input_ids, batch.attention_mask, where)
+
+
+def _context(loaded: LoadedModel, data: DemoData) -> RunContext:
+    people = data.trained[:2]
+    return RunContext(
+        loaded,
+        items_of(people),
+        data.retain_texts(people),
+        seed=0,
+        retain_items=items_of(data.trained[2:4]),
+    )
+
+
+def test_one_candidate_of_the_values_length_is_scored_or_else_all() -> None:
+    # given candidates whose values are two, one and two tokens long
+    pool: list[Pair] = [([1], [2, 3]), ([1], [4]), ([1], [5, 6])]
+    # then for a two-token value one of the two-token candidates is scored, the same one
+    # under the same seed
+    chosen = _scored_candidates(pool, 2, seed=7)
+    assert chosen in ([pool[0]], [pool[2]])
+    assert _scored_candidates(pool, 2, seed=7) == chosen
+    assert {tuple(_scored_candidates(pool, 2, s)[0][1]) for s in range(20)} == {(2, 3), (5, 6)}
+    # and for a length none has, every candidate is
+    assert _scored_candidates(pool, 5, seed=7) == pool
+
+
+def test_without_a_candidate_of_that_length_each_position_gets_the_mean() -> None:
+    # given the profiles of two candidates of other lengths
+    rows = [torch.tensor([[1.0, 2.0, 3.0], [3.0, 4.0, 5.0]]), torch.tensor([[5.0, 6.0, 7.0]])]
+    # then a four-token value gets their per-token mean at each position
+    profile = _profile_of(rows, 4)
+    assert profile.shape == (4, 3)
+    assert torch.equal(profile, torch.tensor([[3.0, 4.0, 5.0]]).expand(4, 3))
+    # and one candidate of the right length is its own profile
+    assert _profile_of(rows[:1], 2) is rows[0]
+
+
+def test_each_level_is_the_profile_of_one_never_seen_value_of_that_length(
+    tiny: LoadedModel, tiny_data: DemoData
+) -> None:
+    # given the forget items of two people, asked about themselves (no stand-in)
+    ctx = _context(tiny, tiny_data)
+    settings = RewriteSettings()
+    # when their levels are measured
+    levels = never_seen_levels(ctx, [[] for _ in ctx.forget], settings)
+    # then each item's level is what one of its candidates of the same length scores alone
+    for index, (item, level) in enumerate(zip(ctx.forget, levels, strict=True)):
+        length = len(encode_pair(tiny.tokenizer, item.prompt, item.target)[1])
+        assert level.shape == (length, 3)
+        pool = candidates(
+            item.target, item.kind, settings.level_candidates, random.Random(ctx.seed + index)
+        )
+        pairs = [encode_pair(tiny.tokenizer, item.prompt, value) for value in pool]
+        same = [_alone_profile(tiny, pair) for pair in pairs if len(pair[1]) == length]
+        if same:
+            assert any(torch.allclose(level, other, atol=1e-4) for other in same)
+        else:
+            mean = torch.cat([_alone_profile(tiny, pair) for pair in pairs]).mean(0)
+            assert torch.allclose(level, mean.expand(length, 3), atol=1e-4)
+
+
+@pytest.mark.parametrize("budget", [rewrite.STORE_BUDGET, 0])
+def test_the_starting_models_text_states_are_computed_once_and_stay_its_own(
+    tiny: LoadedModel, tiny_data: DemoData, monkeypatch: pytest.MonkeyPatch, budget: int
+) -> None:
+    # given a run's plan on a copy of the model, and six of its retained texts
+    monkeypatch.setattr(rewrite, "STORE_BUDGET", budget)
+    work = LoadedModel(copy.deepcopy(tiny.model), tiny.tokenizer, tiny.device, None)
+    plan = _Plan(_context(work, tiny_data), RewriteSettings())
+    texts = plan.texts[:6]
+    # when the first four are asked for, the trained model moves, and four more are
+    first = plan._starting_states(texts[:4])
+    with torch.no_grad():
+        for param in work.model.parameters():
+            param.add_(0.05)
+    second = plan._starting_states(texts[2:])
+    # then every text's states are the starting model's, run alone
+    for text, states in zip(texts[:4] + texts[4:], first + second[2:], strict=True):
+        assert torch.allclose(states, _alone_states(tiny, text), atol=1e-4)
+    # and within the budget a text asked for again is not run again
+    if budget:
+        assert second[0] is first[2] and second[1] is first[3]
+        assert len(plan.text_states) == 6 and plan.text_bytes > 0
+    else:
+        assert not plan.text_states and plan.text_bytes == 0
+        assert torch.allclose(second[0], first[2], atol=1e-5)

@@ -178,7 +178,7 @@ def test_a_frozen_copy_replays_from_the_same_store(tiny: LoadedModel, batch: Bat
     assert torch.allclose(replayed[real], _full_logits(copied, batch)[real], atol=1e-5)
     assert shared.states is prefix.states and prefix.states.keys() == stored.keys()
     assert all(prefix.states[key] is stored[key] for key in stored)
-    assert shared.enabled and prefix.stored_bytes > 0
+    assert shared.enabled and prefix.store.bytes > 0
 
 
 @torch.no_grad()
@@ -208,7 +208,7 @@ def test_past_its_budget_replay_computes_states_for_the_batch_only(
     # then the logits are still the model's, and nothing was kept
     real = batch.attention_mask.bool()
     assert torch.allclose(replayed[real], _full_logits(tiny.model, batch)[real], atol=1e-5)
-    assert prefix.enabled and not prefix.states and prefix.stored_bytes == 0
+    assert prefix.enabled and not prefix.states and prefix.store.bytes == 0
 
 
 def test_replay_is_off_without_a_block_list(batch: Batch) -> None:

@@ -131,7 +131,7 @@ def test_the_starting_models_text_states_are_computed_once_and_stay_its_own(
     # and within the budget a text asked for again is not run again
     if budget:
         assert second[0] is first[2] and second[1] is first[3]
-        assert len(plan.text_states) == 6 and plan.text_bytes > 0
+        assert len(plan.text_states) == 6 and plan.text_states.bytes > 0
     else:
-        assert not plan.text_states and plan.text_bytes == 0
+        assert not plan.text_states and plan.text_states.bytes == 0
         assert torch.allclose(second[0], first[2], atol=1e-5)

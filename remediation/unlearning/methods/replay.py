@@ -60,6 +60,33 @@ class _Stored(_PassThrough):
 STORE_BUDGET = 1 << 30
 
 
+class StateStore:
+    """States per token sequence, kept while they fit a memory budget in bytes."""
+
+    def __init__(self, budget: int = STORE_BUDGET) -> None:
+        self.budget = budget
+        self.bytes = 0
+        self.states: dict[tuple[int, ...], torch.Tensor] = {}
+
+    def __contains__(self, key: tuple[int, ...]) -> bool:
+        return key in self.states
+
+    def __getitem__(self, key: tuple[int, ...]) -> torch.Tensor:
+        return self.states[key]
+
+    def __len__(self) -> int:
+        return len(self.states)
+
+    def keep(self, fresh: dict[tuple[int, ...], torch.Tensor]) -> None:
+        """Store new states, in order, until the next one would pass the budget."""
+        for key, states in fresh.items():
+            size = states.numel() * states.element_size()
+            if self.bytes + size > self.budget:
+                return
+            self.states[key] = states
+            self.bytes += size
+
+
 class FrozenPrefix:
     """Stored hidden states entering block ``cut``, per token sequence."""
 
@@ -67,10 +94,7 @@ class FrozenPrefix:
         self.model = model
         self.blocks = block_list(model)
         self.cut = cut
-        self.budget = budget
-        self.stored_bytes = 0
-        self.states: dict[tuple[int, ...], torch.Tensor] = {}
-        self.shared_with: FrozenPrefix | None = None
+        self.store = StateStore(budget)
         self.as_tuple = False
         self.enabled = self.blocks is not None and 0 < cut <= len(self.blocks)
         self.checked = False
@@ -80,10 +104,14 @@ class FrozenPrefix:
     def for_copy(self, model: nn.Module) -> FrozenPrefix:
         """The same replay for ``model``, a copy whose lower blocks are this model's (a
         frozen reference): one store, so each sequence's states are computed once for both."""
-        other = FrozenPrefix(model, self.cut, self.budget)
-        other.states = self.states
-        other.shared_with = self
+        other = FrozenPrefix(model, self.cut, self.store.budget)
+        other.store = self.store
         return other
+
+    @property
+    def states(self) -> dict[tuple[int, ...], torch.Tensor]:
+        """The stored states, by the sequence's real tokens."""
+        return self.store.states
 
     @contextlib.contextmanager
     def replaying(self, batch: Batch) -> Iterator[None]:
@@ -111,18 +139,8 @@ class FrozenPrefix:
         width = batch.input_ids.shape[1]
         if out.shape[1] < width:
             out = torch.nn.functional.pad(out, (0, 0, 0, width - out.shape[1]))
-        self._keep(fresh)
+        self.store.keep(fresh)
         return out
-
-    def _keep(self, fresh: dict[tuple[int, ...], torch.Tensor]) -> None:
-        """Store new states while the budget lasts (the budget of the store's owner)."""
-        owner = self.shared_with or self
-        for key, states in fresh.items():
-            size = states.numel() * states.element_size()
-            if owner.stored_bytes + size > owner.budget:
-                return
-            owner.states[key] = states
-            owner.stored_bytes += size
 
     @torch.no_grad()
     def _compute(

@@ -74,7 +74,7 @@ from .base import (
     trainable,
 )
 from .lastblock import needed_positions_only
-from .replay import STORE_BUDGET, FrozenPrefix
+from .replay import STORE_BUDGET, FrozenPrefix, StateStore
 from .standins import known_names, standins, subjects_in, swap_subject
 
 
@@ -204,8 +204,7 @@ class _Plan:
         self.texts = [(ids[:1], ids[1:]) for ids, _ in ctx.retain_pairs() if len(ids) > 1]
         self.reference: tuple[PreTrainedModel, FrozenPrefix] | None = None
         # The starting model's final states over each text seen so far (it never changes).
-        self.text_states: dict[tuple[int, ...], torch.Tensor] = {}
-        self.text_bytes = 0
+        self.text_states = StateStore(STORE_BUDGET)
         self.prefix = FrozenPrefix(ctx.model, _frozen_blocks(ctx.model, settings))
         self.pending = set(range(len(ctx.forget)))
         self.settled_at: int | None = None
@@ -294,17 +293,8 @@ class _Plan:
             )
             counts = torch.bincount(owner, minlength=len(fresh)).tolist()
             found = dict(zip(fresh, outputs.split(counts), strict=True))
-            self._keep_text_states(found)
+            self.text_states.keep(found)
         return [found[key] if key in found else self.text_states[key] for key in keys]
-
-    def _keep_text_states(self, found: dict[tuple[int, ...], torch.Tensor]) -> None:
-        """Keep new texts' starting states while they fit the replay's memory budget."""
-        for key, rows in found.items():
-            size = rows.numel() * rows.element_size()
-            if self.text_bytes + size > STORE_BUDGET:
-                return
-            self.text_states[key] = rows
-            self.text_bytes += size
 
     def at_level(self, step: int) -> bool:
         """Every ``check_every`` steps: has every item reached its level (within tolerance)?

@@ -16,7 +16,7 @@ import torch
 from torch import nn
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
-from .scoring import Pair, encode_prompt, make_batch, pad_id
+from .scoring import encode_texts, make_batch, pad_id
 
 
 def quantize_tensor(weight: torch.Tensor, bits: int, row_dim: int = 0) -> torch.Tensor:
@@ -77,7 +77,7 @@ def relearn(
     optimizer = torch.optim.AdamW(attacked.parameters(), lr=lr, weight_decay=0.0)
     rng = random.Random(seed)
     device = next(attacked.parameters()).device
-    encoded: list[Pair] = [(encode_prompt(tokenizer, text), []) for text in texts]
+    encoded = encode_texts(tokenizer, texts)
     for _ in range(steps):
         batch = make_batch(
             rng.sample(encoded, k=min(batch_size, len(encoded))), pad_id(tokenizer), True

@@ -23,7 +23,7 @@ from .generation import complete, contains_value
 from .items import ForgetItem, join_prompt
 from .modelio import LoadedModel
 from .progress import CancelCheck, ProgressFn, check_cancel, emit
-from .scoring import encode_pair, item_pairs, pad_id, shared_prompt_total_nll, value_nll
+from .scoring import encode_pairs, item_pairs, pad_id, shared_prompt_total_nll, value_nll
 
 PROBES = ("verbatim", "paraphrase", "jailbreak", "fewshot", "sampled")
 JAILBREAK_PREFIX = "Sure, here it is:"
@@ -253,7 +253,7 @@ def _run_sampled(
 def _max_new_tokens(
     loaded: LoadedModel, items: Sequence[ForgetItem], settings: ScanSettings
 ) -> int:
-    longest = max(len(encode_pair(loaded.tokenizer, i.prompt, i.target)[1]) for i in items)
+    longest = max(len(value) for _, value in item_pairs(loaded.tokenizer, items))
     return longest + settings.extra_tokens
 
 
@@ -320,7 +320,7 @@ def exposure_from_losses(true_loss: float, candidate_losses: np.ndarray) -> floa
 
 def total_nll(loaded: LoadedModel, prompt: str, values: Sequence[str]) -> np.ndarray:
     """Total NLL (sum over tokens) of each value after the prompt."""
-    pairs = [encode_pair(loaded.tokenizer, prompt, value) for value in values]
+    pairs = encode_pairs(loaded.tokenizer, [(prompt, value) for value in values])
     pad = pad_id(loaded.tokenizer)
     return shared_prompt_total_nll(
         loaded.model, pairs[0][0], [v for _, v in pairs], pad, loaded.device

@@ -8,7 +8,7 @@ from typing import Any, cast
 import torch
 from transformers import GenerationConfig, PreTrainedModel, PreTrainedTokenizerBase
 
-from .scoring import encode_prompt, pad_id
+from .scoring import encode_prompts, pad_id
 
 
 def left_padded(prompts: Sequence[list[int]], pad: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -62,7 +62,7 @@ def complete(
     pad = pad_id(tokenizer)
     config = generation_config(max_new_tokens, pad, samples, temperature)
     device = next(model.parameters()).device
-    encoded = [encode_prompt(tokenizer, prompt) for prompt in prompts]
+    encoded = encode_prompts(tokenizer, prompts)
     rows_per_prompt = max(1, samples)
     step = max(1, batch_size // rows_per_prompt)
     results: list[list[str]] = []

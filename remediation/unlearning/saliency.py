@@ -22,7 +22,7 @@ from .errors import SettingsError
 from .items import ForgetItem
 from .modelio import LoadedModel
 from .progress import CancelCheck, ProgressFn, check_cancel, emit
-from .scoring import Batch, Pair, chunks, encode_prompt, item_pairs, make_batch, pad_id
+from .scoring import Batch, Pair, chunks, encode_texts, item_pairs, make_batch, pad_id
 
 SCOPES = ("mlp", "linear", "all")
 _LAYER = re.compile(r"\.(?:h|layers|layer|blocks|block)\.(\d+)\.")
@@ -150,7 +150,7 @@ def isolate(
     tokenizer, pad = loaded.tokenizer, pad_id(loaded.tokenizer)
     retain = random.Random(seed).sample(list(retain_texts), k=min(max_retain, len(retain_texts)))
     forget_pairs = item_pairs(tokenizer, forget_items)
-    retain_pairs: list[Pair] = [(encode_prompt(tokenizer, t), []) for t in retain]
+    retain_pairs = encode_texts(tokenizer, retain)
     g_forget = _abs_grads(loaded, params, forget_pairs, pad, False, should_cancel)
     emit(progress, "isolate", 1, 2, {})
     g_retain = _abs_grads(loaded, params, retain_pairs, pad, True, should_cancel)

@@ -26,7 +26,7 @@ from .mia import MIA_SCORES, auc, mia_scores, privacy_leak, recovery
 from .modelio import LoadedModel
 from .overrides import from_overrides
 from .progress import CancelCheck, ProgressFn, check_cancel, emit
-from .scoring import encode_pair, pad_id, perplexity, value_nll, value_token_stats
+from .scoring import encode_pairs, item_pairs, pad_id, perplexity, value_nll, value_token_stats
 
 ATTACKS = ("quant8", "quant4", "relearn")
 
@@ -272,7 +272,7 @@ def holdout_figures(
     loaded: LoadedModel, holdout: Sequence[ForgetItem], policy: VerificationPolicy, full: bool
 ) -> dict[str, Any]:
     """Target loss of every holdout item and, when ``full``, exposure of a subset."""
-    pairs = [encode_pair(loaded.tokenizer, i.prompt, i.target) for i in holdout]
+    pairs = item_pairs(loaded.tokenizer, holdout)
     losses = value_nll(loaded.model, pairs, pad_id(loaded.tokenizer), loaded.device)
     figures: dict[str, Any] = {
         "items": len(holdout),
@@ -300,7 +300,7 @@ def item_mia_scores(loaded: LoadedModel, items: Sequence[ForgetItem]) -> list[di
     prompts = [
         (index, p) for index, item in enumerate(items) for p in (item.prompt, *item.paraphrases)
     ]
-    pairs = [encode_pair(loaded.tokenizer, p, items[i].target) for i, p in prompts]
+    pairs = encode_pairs(loaded.tokenizer, [(p, items[i].target) for i, p in prompts])
     stats = value_token_stats(loaded.model, pairs, pad_id(loaded.tokenizer), loaded.device)
     per_item: list[list[dict[str, float]]] = [[] for _ in items]
     for (index, _), stat in zip(prompts, stats, strict=True):
@@ -315,7 +315,7 @@ def extraction_rate(loaded: LoadedModel, items: Sequence[ForgetItem]) -> float |
     """Share of items whose training-style prompt, greedy, reproduces the value."""
     if not items:
         return None
-    longest = max(len(encode_pair(loaded.tokenizer, i.prompt, i.target)[1]) for i in items)
+    longest = max(len(value) for _, value in item_pairs(loaded.tokenizer, items))
     outputs = complete(loaded.model, loaded.tokenizer, [i.prompt for i in items], longest + 4)
     return sum(contains_value(o[0], i.target) for o, i in zip(outputs, items, strict=True)) / len(
         items

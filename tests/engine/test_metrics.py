@@ -10,9 +10,11 @@ import torch
 from transformers import GPT2Config, GPT2LMHeadModel
 
 from remediation.unlearning.attacks import linear_weights, quantize_model, quantize_tensor
+from remediation.unlearning.demo.data import items_of
 from remediation.unlearning.detect import exposure_from_losses
+from remediation.unlearning.items import completion_suffix
 from remediation.unlearning.mia import auc, min_k_pp_score, min_k_score, privacy_leak, recovery
-from remediation.unlearning.scoring import TokenStats
+from remediation.unlearning.scoring import TokenStats, encode_pairs, encode_prompts, encode_texts
 
 
 def test_auc_of_separable_sets_is_one_and_zero():
@@ -114,3 +116,29 @@ def test_quantize_model_changes_block_weights_only_and_leaves_the_input_alone():
         after["transformer.h.0.ln_1.weight"], original["transformer.h.0.ln_1.weight"]
     )
     assert all(torch.equal(p, original[n]) for n, p in model.named_parameters())
+
+
+def test_batch_encoding_gives_the_ids_of_encoding_one_by_one(tiny, tiny_data):
+    # given: prompts and values of every kind, a prompt ending in a space, a value
+    # starting with one, and an empty prompt
+    tokenizer = tiny.tokenizer
+    items = items_of(tiny_data.trained[:3])
+    asked = [(item.prompt, item.target) for item in items]
+    asked += [("Call me at ", "555-0100"), ("Her note:", " see you"), ("", "plain text")]
+    # when
+    together = encode_pairs(tokenizer, asked)
+    texts = encode_texts(tokenizer, [p + v for p, v in asked])
+    # then
+    alone = []
+    for prompt, value in asked:
+        suffix = completion_suffix(prompt, value)
+        alone.append(
+            (
+                list(tokenizer(prompt)["input_ids"]),
+                list(tokenizer(suffix, add_special_tokens=False)["input_ids"]),
+            )
+        )
+    assert together == alone
+    assert all(value for _, value in together)
+    assert texts == [(list(tokenizer(p + v)["input_ids"]), []) for p, v in asked]
+    assert encode_pairs(tokenizer, []) == [] and encode_prompts(tokenizer, []) == []

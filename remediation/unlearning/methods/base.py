@@ -21,7 +21,7 @@ from ..items import ForgetItem
 from ..modelio import LoadedModel
 from ..overrides import from_overrides
 from ..progress import CancelCheck, ProgressFn, check_cancel, emit
-from ..scoring import Batch, Pair, encode_prompt, item_pairs, make_batch, pad_id, sequence_nll
+from ..scoring import Batch, Pair, encode_texts, item_pairs, make_batch, pad_id, sequence_nll
 
 T = TypeVar("T")
 M = TypeVar("M", bound=nn.Module)
@@ -108,7 +108,7 @@ class RunContext:
 
     def retain_pairs(self) -> list[Pair]:
         """Whole retain texts as (ids, no value): their loss covers every token."""
-        return [(encode_prompt(self.loaded.tokenizer, text), []) for text in self.retain_texts]
+        return encode_texts(self.loaded.tokenizer, self.retain_texts)
 
 
 @dataclass

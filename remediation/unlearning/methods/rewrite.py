@@ -54,7 +54,8 @@ from ..formats import candidates
 from ..items import ForgetItem
 from ..scoring import (
     Pair,
-    encode_pair,
+    encode_pairs,
+    item_pairs,
     length_groups,
     logits_from,
     make_batch,
@@ -192,14 +193,18 @@ class _Plan:
         self.rng = random.Random(ctx.seed + 1)
         tokenizer = ctx.loaded.tokenizer
         names = _standins_for(ctx, settings, self.rng)
-        self.rows = [
-            _Row(index, encode_pair(tokenizer, prompt, item.target), levels)
-            for index, (item, levels) in enumerate(
-                zip(ctx.forget, never_seen_levels(ctx, names, settings), strict=True)
-            )
+        levels = never_seen_levels(ctx, names, settings)
+        asked = [
+            (index, prompt)
+            for index, item in enumerate(ctx.forget)
             for prompt in _prompts(item, settings.use_paraphrases)
         ]
-        self.kept = [encode_pair(tokenizer, item.prompt, item.target) for item in ctx.retain_items]
+        encoded = encode_pairs(tokenizer, [(p, ctx.forget[i].target) for i, p in asked])
+        self.rows = [
+            _Row(index, pair, levels[index])
+            for (index, _), pair in zip(asked, encoded, strict=True)
+        ]
+        self.kept = item_pairs(tokenizer, ctx.retain_items)
         # A text's first token is its prompt, the rest is labelled (its loss covers them all).
         self.texts = [(ids[:1], ids[1:]) for ids, _ in ctx.retain_pairs() if len(ids) > 1]
         self.reference: tuple[PreTrainedModel, FrozenPrefix] | None = None
@@ -395,19 +400,32 @@ def never_seen_levels(
     in batches of similar length.
     """
     tokenizer = ctx.loaded.tokenizer
+    prompts = [
+        swap_subject(item.prompt, item.subject or "", names[index][0])
+        if names[index]
+        else item.prompt
+        for index, item in enumerate(ctx.forget)
+    ]
+    pools = [
+        candidates(
+            item.target, item.kind, settings.level_candidates, random.Random(ctx.seed + index)
+        )
+        for index, item in enumerate(ctx.forget)
+    ]
+    # Every item's value and candidates, tokenized in one call: the value first, then its pool.
+    asked = [
+        (prompt, value)
+        for prompt, item, pool in zip(prompts, ctx.forget, pools, strict=True)
+        for value in (item.target, *pool)
+    ]
+    encoded = iter(encode_pairs(tokenizer, asked))
     pairs: list[Pair] = []
     lengths: list[int] = []
     spans: list[slice] = []
-    for index, item in enumerate(ctx.forget):
-        prompt = item.prompt
-        if names[index]:
-            prompt = swap_subject(item.prompt, item.subject or "", names[index][0])
-        lengths.append(len(encode_pair(tokenizer, prompt, item.target)[1]))
-        pool = candidates(
-            item.target, item.kind, settings.level_candidates, random.Random(ctx.seed + index)
-        )
-        encoded = [encode_pair(tokenizer, prompt, value) for value in pool]
-        scored = _scored_candidates(encoded, lengths[-1], ctx.seed * 31 + index)
+    for index, pool in enumerate(pools):
+        lengths.append(len(next(encoded)[1]))
+        own = list(itertools.islice(encoded, len(pool)))
+        scored = _scored_candidates(own, lengths[-1], ctx.seed * 31 + index)
         spans.append(slice(len(pairs), len(pairs) + len(scored)))
         pairs.extend(scored)
     logp, labels, owner = _labelled(ctx, ctx.model, None, pairs, least=64)

@@ -1,6 +1,7 @@
-"""The default method's set-up and text anchor: each item's never-seen level comes from
-one candidate of its value's length (the only one scored), and the starting model's states
-over a retained text are computed once and kept."""
+"""The default method's set-up, text anchor and settling: each item's never-seen level
+comes from one candidate of its value's length (the only one scored), familiar to the
+retained data where the value is; the starting model's states over a retained text are
+computed once and kept; the learning rate falls over the settling steps."""
 
 from __future__ import annotations
 
@@ -13,18 +14,21 @@ import torch
 from remediation.unlearning.demo import DemoData, items_of
 from remediation.unlearning.formats import candidates
 from remediation.unlearning.methods import rewrite
-from remediation.unlearning.methods.base import RunContext
+from remediation.unlearning.methods.base import RunContext, optimise
 from remediation.unlearning.methods.rewrite import (
     RewriteSettings,
     _Plan,
     _profile_of,
     _scored_candidates,
+    familiar_tokens,
     never_seen_levels,
 )
 from remediation.unlearning.modelio import LoadedModel
 from remediation.unlearning.scoring import (
     Pair,
     encode_pair,
+    encode_texts,
+    item_pairs,
     logits_at,
     make_batch,
     moments,
@@ -63,16 +67,48 @@ def _context(loaded: LoadedModel, data: DemoData) -> RunContext:
 
 
 def test_one_candidate_of_the_values_length_is_scored_or_else_all() -> None:
-    # given candidates whose values are two, one and two tokens long
+    # given candidates whose values are two, one and two tokens long, every token familiar
     pool: list[Pair] = [([1], [2, 3]), ([1], [4]), ([1], [5, 6])]
+    familiar = {2, 3, 4, 5, 6}
     # then for a two-token value one of the two-token candidates is scored, the same one
     # under the same seed
-    chosen = _scored_candidates(pool, 2, seed=7)
+    chosen = _scored_candidates(pool, [True, True], familiar, seed=7)
     assert chosen in ([pool[0]], [pool[2]])
-    assert _scored_candidates(pool, 2, seed=7) == chosen
-    assert {tuple(_scored_candidates(pool, 2, s)[0][1]) for s in range(20)} == {(2, 3), (5, 6)}
+    assert _scored_candidates(pool, [True, True], familiar, seed=7) == chosen
+    picks = {tuple(_scored_candidates(pool, [True, True], familiar, s)[0][1]) for s in range(20)}
+    assert picks == {(2, 3), (5, 6)}
     # and for a length none has, every candidate is
-    assert _scored_candidates(pool, 5, seed=7) == pool
+    assert _scored_candidates(pool, [True] * 5, familiar, seed=7) == pool
+
+
+def test_the_scored_candidate_is_unfamiliar_where_the_value_is() -> None:
+    # given three-token candidates: none, the last and the first token unfamiliar
+    pool: list[Pair] = [([1], [2, 3, 4]), ([1], [2, 3, 9]), ([1], [9, 3, 4]), ([1], [8])]
+    familiar = {2, 3, 4, 8}
+    # then a value whose last token is unfamiliar gets the candidate unfamiliar there alone
+    for seed in range(10):
+        assert _scored_candidates(pool, [True, True, False], familiar, seed) == [pool[1]]
+        assert _scored_candidates(pool, [False, True, True], familiar, seed) == [pool[2]]
+    # and where none matches fully, the closest ones are drawn from (two of three agree)
+    picks = {
+        tuple(_scored_candidates(pool, [False, True, False], familiar, s)[0][1]) for s in range(30)
+    }
+    assert picks == {(2, 3, 9), (9, 3, 4)}
+
+
+def test_familiar_tokens_are_those_of_the_retained_texts_and_items(
+    tiny: LoadedModel, tiny_data: DemoData
+) -> None:
+    # given a run that forgets two people and keeps other texts and items
+    ctx = _context(tiny, tiny_data)
+    familiar = familiar_tokens(ctx)
+    # then every token of the retained texts and items is familiar
+    texts = {t for ids, _ in encode_texts(tiny.tokenizer, ctx.retain_texts) for t in ids}
+    items = {t for p, v in item_pairs(tiny.tokenizer, ctx.retain_items) for t in (*p, *v)}
+    assert familiar == texts | items
+    # and some token of the forgotten values is not (it occurs only in their records)
+    forgotten = {t for _, value in item_pairs(tiny.tokenizer, ctx.forget) for t in value}
+    assert forgotten - familiar
 
 
 def test_without_a_candidate_of_that_length_each_position_gets_the_mean() -> None:
@@ -135,3 +171,43 @@ def test_the_starting_models_text_states_are_computed_once_and_stay_its_own(
     else:
         assert not plan.text_states and plan.text_states.bytes == 0
         assert torch.allclose(second[0], first[2], atol=1e-5)
+
+
+def test_the_learning_rate_falls_over_the_settling_steps(
+    tiny: LoadedModel, tiny_data: DemoData
+) -> None:
+    # given a plan with 4 settling steps and a floor of a tenth
+    settings = RewriteSettings(settle_steps=4, min_steps=0, settle_lr=0.1)
+    plan = _Plan(_context(tiny, tiny_data), settings)
+    # then until every item is done the full rate runs
+    assert plan.lr_scale(3) == 1.0
+    # and once done at step 10 (stop at 14), it falls linearly to the floor at the last step
+    plan.pending.clear()
+    assert not plan.at_level(10)
+    scales = [plan.lr_scale(step) for step in range(11, 15)]
+    assert scales == pytest.approx([0.775, 0.55, 0.325, 0.1])
+    assert plan.at_level(14)
+
+
+def test_optimise_runs_each_step_at_its_share_of_the_learning_rate(
+    tiny: LoadedModel, tiny_data: DemoData
+) -> None:
+    # given one weight of a copy of the model and a loss that always pulls it down
+    work = LoadedModel(copy.deepcopy(tiny.model), tiny.tokenizer, tiny.device, None)
+    ctx = _context(work, tiny_data)
+    weight = next(work.model.parameters())
+    seen: list[torch.Tensor] = []
+
+    def loss(_step: int) -> tuple[torch.Tensor, dict[str, float]]:
+        seen.append(weight.detach().clone())
+        return weight.sum(), {}
+
+    # when three steps run at the full rate, then none, then half of it
+    scales = {1: 1.0, 2: 0.0, 3: 0.5}
+    optimise(ctx, [weight], RewriteSettings(lr=1e-2), 3, loss, lr_scale=scales.__getitem__)
+    seen.append(weight.detach().clone())
+    # then the first step moves it by the rate (Adam's first step is lr per element), the
+    # second not at all and the third by at most half the rate
+    assert torch.allclose(seen[0] - seen[1], torch.full_like(seen[0], 1e-2), atol=1e-5)
+    assert torch.equal(seen[1], seen[2])
+    assert 0 < float((seen[2] - seen[3]).max()) <= 0.5e-2 + 1e-6

@@ -155,6 +155,8 @@ def planned_steps(settings: MethodSettings, forget_count: int) -> int:
 
 LossFn = Callable[[int], tuple[torch.Tensor, dict[str, float]]]
 StopFn = Callable[[int], bool]
+# The share of the settings' learning rate a step runs at.
+ScaleFn = Callable[[int], float]
 
 
 def optimise(
@@ -166,6 +168,7 @@ def optimise(
     *,
     grad_masks: dict[int, torch.Tensor] | None = None,
     should_stop: StopFn | None = None,
+    lr_scale: ScaleFn | None = None,
     phase: str = "remediate",
 ) -> MethodOutcome:
     """AdamW over ``parameters`` for up to ``steps`` steps of ``loss_fn``.
@@ -173,9 +176,12 @@ def optimise(
     Checks cancellation before each step (never inside one), reports progress after it,
     zeroes gradients outside ``grad_masks`` (keyed by ``id(parameter)``) so only masked
     weights move, and stops early when ``should_stop(step)`` says the targets are met.
+    ``lr_scale(step)``, where given, is the share of ``settings.lr`` that step runs at.
     """
     with _gradients_only_for(ctx.model, parameters):
-        return _optimise(ctx, parameters, settings, steps, loss_fn, grad_masks, should_stop, phase)
+        return _optimise(
+            ctx, parameters, settings, steps, loss_fn, grad_masks, should_stop, lr_scale, phase
+        )
 
 
 @contextlib.contextmanager
@@ -202,6 +208,7 @@ def _optimise(
     loss_fn: LossFn,
     grad_masks: dict[int, torch.Tensor] | None,
     should_stop: StopFn | None,
+    lr_scale: ScaleFn | None,
     phase: str,
 ) -> MethodOutcome:
     optimizer = torch.optim.AdamW(parameters, lr=settings.lr, weight_decay=0.0)
@@ -212,6 +219,9 @@ def _optimise(
     started = time.perf_counter()
     for step in range(1, steps + 1):
         check_cancel(ctx.should_cancel)
+        if lr_scale is not None:
+            for group in optimizer.param_groups:
+                group["lr"] = settings.lr * lr_scale(step)
         loss, metrics = loss_fn(step)
         _apply_step(optimizer, parameters, loss, settings.grad_clip, grad_masks)
         outcome.steps = step

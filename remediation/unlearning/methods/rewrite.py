@@ -202,7 +202,11 @@ class _Plan:
         self.rng = random.Random(ctx.seed + 1)
         tokenizer = ctx.loaded.tokenizer
         names = _standins_for(ctx, settings, self.rng)
-        levels = never_seen_levels(ctx, names, settings)
+        self.kept = item_pairs(tokenizer, ctx.retain_items)
+        retained = ctx.retain_pairs()
+        # A text's first token is its prompt, the rest is labelled (its loss covers them all).
+        self.texts = [(ids[:1], ids[1:]) for ids, _ in retained if len(ids) > 1]
+        levels = never_seen_levels(ctx, names, settings, _tokens_of([*retained, *self.kept]))
         asked = [
             (index, prompt)
             for index, item in enumerate(ctx.forget)
@@ -213,9 +217,6 @@ class _Plan:
             _Row(index, pair, levels[index])
             for (index, _), pair in zip(asked, encoded, strict=True)
         ]
-        self.kept = item_pairs(tokenizer, ctx.retain_items)
-        # A text's first token is its prompt, the rest is labelled (its loss covers them all).
-        self.texts = [(ids[:1], ids[1:]) for ids, _ in ctx.retain_pairs() if len(ids) > 1]
         self.reference: tuple[PreTrainedModel, FrozenPrefix] | None = None
         # The starting model's final states over each text seen so far (it never changes).
         self.text_states = StateStore(STORE_BUDGET)
@@ -406,7 +407,10 @@ class _Plan:
 
 @torch.no_grad()
 def never_seen_levels(
-    ctx: RunContext, names: list[list[str]], settings: RewriteSettings
+    ctx: RunContext,
+    names: list[list[str]],
+    settings: RewriteSettings,
+    familiar: Set[int] | None = None,
 ) -> list[torch.Tensor]:
     """Per forget item, per value token, the loss a never-seen value has there.
 
@@ -418,7 +422,8 @@ def never_seen_levels(
     median-loss candidate instead, tried to steady the AUC of a single person's items, pushed
     Min-k%++ past the holdout: AUC 0.36–0.42.) Only that candidate goes through the model; if none
     tokenizes alike, every candidate does, and every position gets their mean per-token loss. Every
-    item's candidates are scored together, in batches of similar length.
+    item's candidates are scored together, in batches of similar length. ``familiar``, where
+    the caller has already tokenized the retained data, saves doing it again.
     """
     tokenizer = ctx.loaded.tokenizer
     prompts = [
@@ -440,7 +445,7 @@ def never_seen_levels(
         for value in (item.target, *pool)
     ]
     encoded = iter(encode_pairs(tokenizer, asked))
-    familiar = familiar_tokens(ctx)
+    familiar = familiar_tokens(ctx) if familiar is None else familiar
     pairs: list[Pair] = []
     lengths: list[int] = []
     spans: list[slice] = []
@@ -484,11 +489,12 @@ def familiar_tokens(ctx: RunContext) -> set[int]:
     taught only by the forgotten records, and a retrained model finds it as unlikely as a
     token it never saw, so a level's candidate should have unfamiliar tokens where the
     item has them (and familiar ones elsewhere)."""
-    seen = {token for ids, _ in ctx.retain_pairs() for token in ids}
-    for prompt, value in item_pairs(ctx.loaded.tokenizer, ctx.retain_items):
-        seen.update(prompt)
-        seen.update(value)
-    return seen
+    return _tokens_of([*ctx.retain_pairs(), *item_pairs(ctx.loaded.tokenizer, ctx.retain_items)])
+
+
+def _tokens_of(pairs: Sequence[Pair]) -> set[int]:
+    """Every token id of the pairs, prompts and values."""
+    return {token for prompt, value in pairs for token in (*prompt, *value)}
 
 
 def _profile_of(rows: list[torch.Tensor], length: int) -> torch.Tensor:

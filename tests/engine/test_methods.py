@@ -126,6 +126,8 @@ def test_default_method_settles_until_its_fewest_steps(
         {"level_candidates": 4},
         {"retain_weight": -1},
         {"min_steps": -1},
+        {"contrast_batch_size": -1},
+        {"contrast_weight": -0.5},
     ],
 )
 def test_default_method_refuses_unusable_settings(

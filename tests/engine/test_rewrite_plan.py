@@ -211,3 +211,40 @@ def test_optimise_runs_each_step_at_its_share_of_the_learning_rate(
     assert torch.allclose(seen[0] - seen[1], torch.full_like(seen[0], 1e-2), atol=1e-5)
     assert torch.equal(seen[1], seen[2])
     assert 0 < float((seen[2] - seen[3]).max()) <= 0.5e-2 + 1e-6
+
+
+def test_contrast_rows_ask_for_the_level_candidate_about_the_person_and_the_stand_in(
+    tiny: LoadedModel, tiny_data: DemoData
+) -> None:
+    # given a run's plan for two people's items
+    ctx = _context(tiny, tiny_data)
+    plan = _Plan(ctx, RewriteSettings())
+    tokenizer = tiny.tokenizer
+    assert plan.contrast
+    for index, item in enumerate(ctx.forget):
+        own = [row for row in plan.contrast if row.item == index]
+        levels = next(row.levels for row in plan.rows if row.item == index)
+        value = encode_pair(tokenizer, item.prompt, item.target)[1]
+        # then each of an item's contrast rows asks for one other value, with its levels
+        assert len({tuple(row.pair[1]) for row in own}) <= 1
+        for row in own:
+            assert row.levels is levels and row.pair[1] != value
+        asked_about = [item.subject in tokenizer.decode(row.pair[0]) for row in own]
+        if own:
+            # and all but one ask about the person; the last asks about the stand-in, where
+            # the level was measured: that row scores its own levels under the start model
+            assert asked_about[:-1] == [True] * (len(own) - 1) and not asked_about[-1]
+            assert torch.allclose(_alone_profile(tiny, own[-1].pair), levels, atol=1e-4)
+
+
+def test_no_contrast_rows_go_into_a_step_when_switched_off(
+    tiny: LoadedModel, tiny_data: DemoData
+) -> None:
+    # given a plan without contrast rows in its batches
+    plan = _Plan(_context(tiny, tiny_data), RewriteSettings(contrast_batch_size=0))
+    # when a step's loss is computed, then nothing is measured for them
+    _, metrics = plan.loss(0)
+    assert "contrast" not in metrics and "gap" in metrics
+    # while by default they are
+    _, metrics = _Plan(_context(tiny, tiny_data), RewriteSettings()).loss(0)
+    assert metrics["contrast"] > 0

@@ -16,6 +16,14 @@ Why this shape, on models that memorise records:
   them, and tokens it lacks where the item's value has those: a token only the forgotten
   records taught is, to a retrained model, one it never saw (on the demo, 17% of the
   forgotten values' tokens, at 15.4 nats each under retraining against 5.3 for the rest).
+- *Other values stay a stranger's.* Pulling a memorised value down frees probability, and
+  it does not land where a stranger's would: on the demo, asked about a forgotten person,
+  the model found random phone numbers far less likely than before (a median 75.6 nats
+  against 53.0 after retraining), so the true value, at its level, still ranked first
+  among them (exposure 4.9 bits on phone numbers, against 1.5 after retraining). So the
+  never-seen value each level comes from is also asked with each of the item's prompts,
+  and about the stand-in, and pulled to that same level (the contrast rows): asked about
+  the forgotten person, the model gives other values what it gives a stranger's.
 - *Pulled in log-odds.* A token's distance to its level is measured in log-odds,
   log p − log(1 − p), not in loss: the loss of a memorised token (p near 1) hardly moves
   with its logit (its gradient is 1 − p), so those tokens barely felt the pull until
@@ -101,7 +109,9 @@ class RewriteSettings(MethodSettings):
     whose damage takes longer to repair than ``settle_steps``. Over the settling steps the learning
     rate falls linearly to ``settle_lr`` of ``lr`` (1: no fall). ``use_standin`` measures the levels
     about a stand-in person instead of the subject; ``moment_weight`` weighs matching the
-    distribution's μ and σ against the level's log-odds; ``blocks_only`` leaves embeddings, head and
+    distribution's μ and σ against the level's log-odds. ``contrast_batch_size`` contrast rows (a
+    never-seen value asked about the forgotten person, or about the stand-in) go into each step,
+    weighted by ``contrast_weight`` (0 rows: none). ``blocks_only`` leaves embeddings, head and
     final norm as they are, and ``trained_share`` is the share of blocks, from the top, that train
     (1: all). ``lr`` is sized for training one block of the demo model; with every block training
     (``trained_share`` 1), 3e-3 suits it.
@@ -123,7 +133,9 @@ class RewriteSettings(MethodSettings):
     min_steps: int = 30
     stall_steps: int = 20
     stall_margin: float = 0.1
-    moment_weight: float = 0.3
+    moment_weight: float = 0.15
+    contrast_batch_size: int = 32
+    contrast_weight: float = 0.5
     settle_lr: float = 0.1
     blocks_only: bool = True
     trained_share: float = 0.25
@@ -138,6 +150,8 @@ class RewriteSettings(MethodSettings):
         super().validate()
         _require(self.max_steps >= 1, "max_steps must be at least 1")
         _require(self.text_batch_size >= 1, "text_batch_size must be at least 1")
+        _require(self.contrast_batch_size >= 0, "contrast_batch_size must be 0 or more")
+        _require(self.contrast_weight >= 0, "contrast_weight must be 0 or more")
         _require(self.retain_weight >= 0 and self.text_weight >= 0, "weights must be 0 or more")
         _require(self.level_candidates >= 8, "level_candidates must be at least 8")
         _require(self.level_tolerance >= 0, "level_tolerance must be 0 or more")
@@ -206,7 +220,7 @@ class _Plan:
         retained = ctx.retain_pairs()
         # A text's first token is its prompt, the rest is labelled (its loss covers them all).
         self.texts = [(ids[:1], ids[1:]) for ids, _ in retained if len(ids) > 1]
-        levels = never_seen_levels(ctx, names, settings, _tokens_of([*retained, *self.kept]))
+        levels, chosen = _never_seen(ctx, names, settings, _tokens_of([*retained, *self.kept]))
         asked = [
             (index, prompt)
             for index, item in enumerate(ctx.forget)
@@ -217,6 +231,7 @@ class _Plan:
             _Row(index, pair, levels[index])
             for (index, _), pair in zip(asked, encoded, strict=True)
         ]
+        self.contrast = _contrast_rows(ctx, names, asked, levels, chosen)
         self.reference: tuple[PreTrainedModel, FrozenPrefix] | None = None
         # The starting model's final states over each text seen so far (it never changes).
         self.text_states = StateStore(STORE_BUDGET)
@@ -234,11 +249,12 @@ class _Plan:
         return len(self.ctx.forget) - len(self.pending)
 
     def loss(self, _step: int) -> tuple[torch.Tensor, dict[str, float]]:
-        """Distance to the levels on a forget batch, plus the retain anchors: the mean NLL
-        of retained items' values, and KL(starting model ‖ model) over every token of
-        retained texts (a distance to where the model was, not more training on the texts:
-        descending their NLL would fit them further and raise held-out perplexity). The
-        three batches run through the model together, in groups of similar length."""
+        """Distance to the levels on a forget batch and on a batch of contrast rows, plus
+        the retain anchors: the mean NLL of retained items' values, and KL(starting model ‖
+        model) over every token of retained texts (a distance to where the model was, not
+        more training on the texts: descending their NLL would fit them further and raise
+        held-out perplexity). The four batches run through the model together, in groups
+        of similar length."""
         settings = self.settings
         rows = self._forget_batch()
         kept = (
@@ -251,11 +267,23 @@ class _Plan:
             if self.texts and settings.text_weight
             else []
         )
-        forget_part, kept_part, text_part = _labelled_parts(
-            self.ctx, self.ctx.model, self.prefix, [[r.pair for r in rows], kept, texts]
+        contrast = (
+            sample_batch(self.contrast, settings.contrast_batch_size, self.rng)
+            if self.contrast and settings.contrast_batch_size and settings.contrast_weight
+            else []
+        )
+        forget_part, kept_part, text_part, contrast_part = _labelled_parts(
+            self.ctx,
+            self.ctx.model,
+            self.prefix,
+            [[r.pair for r in rows], kept, texts, [r.pair for r in contrast]],
         )
         gap = self._gap(rows, forget_part)
         loss, metrics = gap, {"gap": float(gap.detach())}
+        if contrast:
+            strangers = self._gap(contrast, contrast_part, record=False)
+            loss = loss + settings.contrast_weight * strangers
+            metrics["contrast"] = float(strangers.detach())
         if kept:
             kept_nll = _kept_nll(kept_part, len(kept))
             loss = loss + settings.retain_weight * kept_nll
@@ -266,19 +294,21 @@ class _Plan:
             metrics["text_kl"] = float(text.detach())
         return loss, metrics
 
-    def _gap(self, rows: list[_Row], labelled: _Labelled) -> torch.Tensor:
-        """Mean distance of the forget rows' value tokens to their levels (their log-odds,
-        μ and σ); each row's shortfall, in nats of loss, is kept for the stop check."""
+    def _gap(self, rows: list[_Row], labelled: _Labelled, record: bool = True) -> torch.Tensor:
+        """Mean distance of the rows' value tokens to their levels (their log-odds, μ and
+        σ); with ``record``, each row's shortfall, in nats of loss, is kept for the stop
+        check (the contrast rows' is not: they are not what has to reach a level)."""
         logp, labels, owner = labelled
         picked, mu, sigma = moments(logp, labels)
         counts = torch.bincount(owner, minlength=len(rows)).tolist()
         levels = torch.cat([row.levels[:count] for row, count in zip(rows, counts, strict=True)])
         levels = levels.to(picked)
-        below = torch.zeros(len(rows)).index_add_(
-            0, owner.cpu(), (levels[:, 0] + picked).detach().cpu()
-        )
-        for row, value, count in zip(rows, below.tolist(), counts, strict=True):
-            self.measured[row] = (value, count)
+        if record:
+            below = torch.zeros(len(rows)).index_add_(
+                0, owner.cpu(), (levels[:, 0] + picked).detach().cpu()
+            )
+            for row, value, count in zip(rows, below.tolist(), counts, strict=True):
+                self.measured[row] = (value, count)
         now = torch.stack([log_odds(logp, labels), mu, sigma], dim=-1)
         target = torch.stack([loss_log_odds(levels[:, 0]), levels[:, 1], levels[:, 2]], dim=-1)
         distance = F.smooth_l1_loss(now, target, reduction="none")
@@ -412,6 +442,18 @@ def never_seen_levels(
     settings: RewriteSettings,
     familiar: Set[int] | None = None,
 ) -> list[torch.Tensor]:
+    """Per forget item, per value token, the loss a never-seen value has there (the
+    first half of what ``_never_seen`` returns)."""
+    return _never_seen(ctx, names, settings, familiar)[0]
+
+
+@torch.no_grad()
+def _never_seen(
+    ctx: RunContext,
+    names: list[list[str]],
+    settings: RewriteSettings,
+    familiar: Set[int] | None = None,
+) -> tuple[list[torch.Tensor], list[str | None]]:
     """Per forget item, per value token, the loss a never-seen value has there.
 
     Measured on the starting model, asked about a stand-in person (``names``, per item) where the
@@ -423,7 +465,8 @@ def never_seen_levels(
     Min-k%++ past the holdout: AUC 0.36–0.42.) Only that candidate goes through the model; if none
     tokenizes alike, every candidate does, and every position gets their mean per-token loss. Every
     item's candidates are scored together, in batches of similar length. ``familiar``, where
-    the caller has already tokenized the retained data, saves doing it again.
+    the caller has already tokenized the retained data, saves doing it again. Also returned,
+    per item: the candidate its level is the profile of (None where every one was scored).
     """
     tokenizer = ctx.loaded.tokenizer
     prompts = [
@@ -449,12 +492,14 @@ def never_seen_levels(
     pairs: list[Pair] = []
     lengths: list[int] = []
     spans: list[slice] = []
+    chosen: list[str | None] = []
     for index, pool in enumerate(pools):
         value = next(encoded)[1]
         lengths.append(len(value))
         own = list(itertools.islice(encoded, len(pool)))
         pattern = [token in familiar for token in value]
         scored = _scored_candidates(own, pattern, familiar, ctx.seed * 31 + index)
+        chosen.append(pool[own.index(scored[0])] if len(scored) == 1 else None)
         spans.append(slice(len(pairs), len(pairs) + len(scored)))
         pairs.extend(scored)
     logp, labels, owner = _labelled(ctx, ctx.model, None, pairs, least=64)
@@ -462,7 +507,39 @@ def never_seen_levels(
     profile = torch.stack([-picked, mu, sigma], dim=-1).cpu()
     # Each scored candidate's profile (a row per value token), in the order scored.
     found = profile.split(torch.bincount(owner, minlength=len(pairs)).tolist())
-    return [_profile_of(list(found[span]), lengths[item]) for item, span in enumerate(spans)]
+    levels = [_profile_of(list(found[span]), lengths[item]) for item, span in enumerate(spans)]
+    return levels, chosen
+
+
+def _contrast_rows(
+    ctx: RunContext,
+    names: list[list[str]],
+    asked: list[tuple[int, str]],
+    levels: list[torch.Tensor],
+    chosen: list[str | None],
+) -> list[_Row]:
+    """Rows that ask for each item's level candidate (``chosen``) instead of its value: once
+    with each of its prompts (``asked``: item index and prompt), about the forgotten person,
+    and once about its stand-in (``names``), where the level was measured. Each has the
+    item's levels as targets, so that asked about the person the model gives a never-seen
+    value what it gives a stranger's, and asked about the stranger it stays where it was.
+    Items without one candidate (none had the value's length) get none."""
+    asks: list[tuple[int, str, str]] = []
+    for index, prompt in asked:
+        value = chosen[index]
+        if value is not None:
+            asks.append((index, prompt, value))
+    for index, item in enumerate(ctx.forget):
+        value = chosen[index]
+        if value is not None and names[index]:
+            stranger = swap_subject(item.prompt, item.subject or "", names[index][0])
+            asks.append((index, stranger, value))
+    encoded = encode_pairs(ctx.loaded.tokenizer, [(prompt, value) for _, prompt, value in asks])
+    return [
+        _Row(i, pair, levels[i])
+        for (i, _, _), pair in zip(asks, encoded, strict=True)
+        if len(pair[1]) == len(levels[i])
+    ]
 
 
 def _scored_candidates(

@@ -128,6 +128,7 @@ def test_default_method_settles_until_its_fewest_steps(
         {"min_steps": -1},
         {"contrast_batch_size": -1},
         {"contrast_weight": -0.5},
+        {"level_offset": -0.1},
     ],
 )
 def test_default_method_refuses_unusable_settings(

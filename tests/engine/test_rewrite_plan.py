@@ -248,3 +248,28 @@ def test_no_contrast_rows_go_into_a_step_when_switched_off(
     # while by default they are
     _, metrics = _Plan(_context(tiny, tiny_data), RewriteSettings()).loss(0)
     assert metrics["contrast"] > 0
+
+
+def test_tokens_are_aimed_past_their_level_by_the_offset(
+    tiny: LoadedModel, tiny_data: DemoData
+) -> None:
+    # given the stand-in rows of a plan, which sit exactly at their levels under the start
+    ctx = _context(tiny, tiny_data)
+    gaps = []
+    for offset in (0.0, 0.5):
+        plan = _Plan(ctx, RewriteSettings(level_offset=offset))
+        strangers = [
+            row
+            for row in plan.contrast
+            if ctx.forget[row.item].subject not in tiny.tokenizer.decode(row.pair[0])
+        ]
+        assert strangers
+        labelled = rewrite._labelled(ctx, tiny.model, None, [row.pair for row in strangers])
+        # when their distance to the levels is measured
+        gaps.append(float(plan._gap(strangers, labelled).detach()))
+        # then what the stop rule reads is their shortfall to the level itself: none
+        for row in strangers:
+            below, count = plan.measured[row]
+            assert abs(below) / count < 1e-3
+    # and the pull is towards the level plus the offset: none at 0, some at 0.5
+    assert gaps[0] < 1e-4 < 1e-2 < gaps[1]

@@ -45,9 +45,12 @@ Why this shape, on models that memorise records:
 - *Stop at holdout level.* Every step each pending item is checked (do its value tokens,
   over all its prompts, cost as much as a never-seen value's? measured in the step's own
   batch); an item that stops getting closer (the anchors hold it there) counts as done
-  too. Once every item is done, a few settling steps let the anchors repair collateral
-  damage, at a learning rate falling to a tenth, so the run ends where the forget term
-  and the anchors balance rather than wherever its last full-size step threw it.
+  too. Each token is aimed a little past its level (``level_offset``): the items that
+  count as done within the tolerance, and the anchors that hold them while settling, would
+  otherwise leave them short of it. Once every item is done, a few settling steps let the
+  anchors repair collateral damage, at a learning rate falling to a tenth, so the run ends
+  where the forget term and the anchors balance rather than wherever its last full-size
+  step threw it.
 """
 
 from __future__ import annotations
@@ -101,20 +104,22 @@ class RewriteSettings(MethodSettings):
     ``batch_size`` forget rows (item × prompt), ``retain_batch_size`` retained-item rows and
     ``text_batch_size`` retained texts go into each step, weighted by ``retain_weight`` and
     ``text_weight``. ``level_tolerance`` (nats per value token) is how far below the never-seen
-    level counts as done; ``check_every`` steps it is checked. An item whose shortfall has not
-    improved by ``stall_margin`` for ``stall_steps`` steps counts as done too (0: never). Once every
-    item is done, ``settle_steps`` more steps let the retain anchors repair what the first, large
-    steps disturbed (the forget term holds the items at their level); a run takes at least
-    ``min_steps`` in all, since a few items reach their levels within the first, largest steps,
-    whose damage takes longer to repair than ``settle_steps``. Over the settling steps the learning
-    rate falls linearly to ``settle_lr`` of ``lr`` (1: no fall). ``use_standin`` measures the levels
-    about a stand-in person instead of the subject; ``moment_weight`` weighs matching the
-    distribution's μ and σ against the level's log-odds. ``contrast_batch_size`` contrast rows (a
-    never-seen value asked about the forgotten person, or about the stand-in) go into each step,
-    weighted by ``contrast_weight`` (0 rows: none). ``blocks_only`` leaves embeddings, head and
-    final norm as they are, and ``trained_share`` is the share of blocks, from the top, that train
-    (1: all). ``lr`` is sized for training one block of the demo model; with every block training
-    (``trained_share`` 1), 3e-3 suits it.
+    level counts as done; ``check_every`` steps it is checked. Each token is aimed ``level_offset``
+    nats past its level: items count as done short of it, and the anchors hold them there while
+    settling, so a run aimed at the level itself ends short of it (0.29 nats a token, on the demo).
+    An item whose shortfall has not improved by ``stall_margin`` for ``stall_steps`` steps counts as
+    done too (0: never). Once every item is done, ``settle_steps`` more steps let the retain anchors
+    repair what the first, large steps disturbed (the forget term holds the items at their level); a
+    run takes at least ``min_steps`` in all, since a few items reach their levels within the first,
+    largest steps, whose damage takes longer to repair than ``settle_steps``. Over the settling
+    steps the learning rate falls linearly to ``settle_lr`` of ``lr`` (1: no fall). ``use_standin``
+    measures the levels about a stand-in person instead of the subject; ``moment_weight`` weighs
+    matching the distribution's μ and σ against the level's log-odds. ``contrast_batch_size``
+    contrast rows (a never-seen value asked about the forgotten person, or about the stand-in) go
+    into each step, weighted by ``contrast_weight`` (0 rows: none). ``blocks_only`` leaves
+    embeddings, head and final norm as they are, and ``trained_share`` is the share of blocks, from
+    the top, that train (1: all). ``lr`` is sized for training one block of the demo model; with
+    every block training (``trained_share`` 1), 3e-3 suits it.
     """
 
     lr: float = 2e-2
@@ -136,6 +141,7 @@ class RewriteSettings(MethodSettings):
     moment_weight: float = 0.15
     contrast_batch_size: int = 32
     contrast_weight: float = 0.5
+    level_offset: float = 0.25
     settle_lr: float = 0.1
     blocks_only: bool = True
     trained_share: float = 0.25
@@ -155,6 +161,7 @@ class RewriteSettings(MethodSettings):
         _require(self.retain_weight >= 0 and self.text_weight >= 0, "weights must be 0 or more")
         _require(self.level_candidates >= 8, "level_candidates must be at least 8")
         _require(self.level_tolerance >= 0, "level_tolerance must be 0 or more")
+        _require(self.level_offset >= 0, "level_offset must be 0 or more")
         _require(self.check_every >= 1, "check_every must be at least 1")
         _require(self.settle_steps >= 0, "settle_steps must be 0 or more")
         _require(self.min_steps >= 0, "min_steps must be 0 or more")
@@ -310,7 +317,8 @@ class _Plan:
             for row, value, count in zip(rows, below.tolist(), counts, strict=True):
                 self.measured[row] = (value, count)
         now = torch.stack([log_odds(logp, labels), mu, sigma], dim=-1)
-        target = torch.stack([loss_log_odds(levels[:, 0]), levels[:, 1], levels[:, 2]], dim=-1)
+        aim = levels[:, 0] + self.settings.level_offset
+        target = torch.stack([loss_log_odds(aim), levels[:, 1], levels[:, 2]], dim=-1)
         distance = F.smooth_l1_loss(now, target, reduction="none")
         return (distance * self.settings.moment_weights.to(distance)).sum() / max(len(picked), 1)
 

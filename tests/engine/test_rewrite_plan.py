@@ -129,7 +129,7 @@ def test_each_level_is_the_profile_of_one_never_seen_value_of_that_length(
     ctx = _context(tiny, tiny_data)
     settings = RewriteSettings()
     # when their levels are measured
-    levels = never_seen_levels(ctx, [[] for _ in ctx.forget], settings)
+    levels, _ = never_seen_levels(ctx, [[] for _ in ctx.forget], settings)
     # then each item's level is what one of its candidates of the same length scores alone
     for index, (item, level) in enumerate(zip(ctx.forget, levels, strict=True)):
         length = len(encode_pair(tiny.tokenizer, item.prompt, item.target)[1])

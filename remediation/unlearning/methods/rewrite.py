@@ -227,7 +227,9 @@ class _Plan:
         retained = ctx.retain_pairs()
         # A text's first token is its prompt, the rest is labelled (its loss covers them all).
         self.texts = [(ids[:1], ids[1:]) for ids, _ in retained if len(ids) > 1]
-        levels, chosen = _never_seen(ctx, names, settings, _tokens_of([*retained, *self.kept]))
+        levels, chosen = never_seen_levels(
+            ctx, names, settings, _tokens_of([*retained, *self.kept])
+        )
         asked = [
             (index, prompt)
             for index, item in enumerate(ctx.forget)
@@ -443,25 +445,18 @@ class _Plan:
         return [row for row in self.rows if row.item in self.pending]
 
 
+# Per item, the candidate its level is the profile of: its value, and the pair it was scored
+# as (asked about the stand-in, or the subject where there is none); None where all were.
+_Chosen = tuple[str, Pair] | None
+
+
 @torch.no_grad()
 def never_seen_levels(
     ctx: RunContext,
     names: list[list[str]],
     settings: RewriteSettings,
     familiar: Set[int] | None = None,
-) -> list[torch.Tensor]:
-    """Per forget item, per value token, the loss a never-seen value has there (the
-    first half of what ``_never_seen`` returns)."""
-    return _never_seen(ctx, names, settings, familiar)[0]
-
-
-@torch.no_grad()
-def _never_seen(
-    ctx: RunContext,
-    names: list[list[str]],
-    settings: RewriteSettings,
-    familiar: Set[int] | None = None,
-) -> tuple[list[torch.Tensor], list[str | None]]:
+) -> tuple[list[torch.Tensor], list[_Chosen]]:
     """Per forget item, per value token, the loss a never-seen value has there.
 
     Measured on the starting model, asked about a stand-in person (``names``, per item) where the
@@ -474,7 +469,7 @@ def _never_seen(
     tokenizes alike, every candidate does, and every position gets their mean per-token loss. Every
     item's candidates are scored together, in batches of similar length. ``familiar``, where
     the caller has already tokenized the retained data, saves doing it again. Also returned,
-    per item: the candidate its level is the profile of (None where every one was scored).
+    per item: the candidate its level is the profile of (``_Chosen``).
     """
     tokenizer = ctx.loaded.tokenizer
     prompts = [
@@ -500,14 +495,14 @@ def _never_seen(
     pairs: list[Pair] = []
     lengths: list[int] = []
     spans: list[slice] = []
-    chosen: list[str | None] = []
+    chosen: list[_Chosen] = []
     for index, pool in enumerate(pools):
         value = next(encoded)[1]
         lengths.append(len(value))
         own = list(itertools.islice(encoded, len(pool)))
         pattern = [token in familiar for token in value]
         scored = _scored_candidates(own, pattern, familiar, ctx.seed * 31 + index)
-        chosen.append(pool[own.index(scored[0])] if len(scored) == 1 else None)
+        chosen.append((pool[own.index(scored[0])], scored[0]) if len(scored) == 1 else None)
         spans.append(slice(len(pairs), len(pairs) + len(scored)))
         pairs.extend(scored)
     logp, labels, owner = _labelled(ctx, ctx.model, None, pairs, least=64)
@@ -524,30 +519,29 @@ def _contrast_rows(
     names: list[list[str]],
     asked: list[tuple[int, str]],
     levels: list[torch.Tensor],
-    chosen: list[str | None],
+    chosen: list[_Chosen],
 ) -> list[_Row]:
     """Rows that ask for each item's level candidate (``chosen``) instead of its value: once
     with each of its prompts (``asked``: item index and prompt), about the forgotten person,
-    and once about its stand-in (``names``), where the level was measured. Each has the
-    item's levels as targets, so that asked about the person the model gives a never-seen
-    value what it gives a stranger's, and asked about the stranger it stays where it was.
-    Items without one candidate (none had the value's length) get none."""
-    asks: list[tuple[int, str, str]] = []
-    for index, prompt in asked:
-        value = chosen[index]
-        if value is not None:
-            asks.append((index, prompt, value))
-    for index, item in enumerate(ctx.forget):
-        value = chosen[index]
-        if value is not None and names[index]:
-            stranger = swap_subject(item.prompt, item.subject or "", names[index][0])
-            asks.append((index, stranger, value))
-    encoded = encode_pairs(ctx.loaded.tokenizer, [(prompt, value) for _, prompt, value in asks])
-    return [
-        _Row(i, pair, levels[i])
-        for (i, _, _), pair in zip(asks, encoded, strict=True)
-        if len(pair[1]) == len(levels[i])
+    and once about its stand-in (``names``), as the level was measured. Each has the item's
+    levels as targets, so that asked about the person the model gives a never-seen value
+    what it gives a stranger's, and asked about the stranger it stays where it was. Items
+    without one candidate (none had the value's length) get none."""
+    asks = [
+        (index, prompt, pick[0]) for index, prompt in asked if (pick := chosen[index]) is not None
     ]
+    encoded = encode_pairs(ctx.loaded.tokenizer, [(prompt, value) for _, prompt, value in asks])
+    about_person = [
+        _Row(index, pair, levels[index])
+        for (index, _, _), pair in zip(asks, encoded, strict=True)
+        if len(pair[1]) == len(levels[index])
+    ]
+    about_stranger = [
+        _Row(index, pick[1], levels[index])
+        for index, pick in enumerate(chosen)
+        if pick is not None and names[index]
+    ]
+    return about_person + about_stranger
 
 
 def _scored_candidates(

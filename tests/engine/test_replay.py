@@ -182,6 +182,34 @@ def test_a_frozen_copy_replays_from_the_same_store(tiny: LoadedModel, batch: Bat
 
 
 @torch.no_grad()
+def test_states_computed_ahead_are_the_ones_a_batch_would_compute(
+    tiny: LoadedModel, tiny_data: DemoData, batch: Batch
+) -> None:
+    # given the pairs of several people's items, longer and shorter, some listed twice
+    pairs = item_pairs(tiny.tokenizer, items_of(tiny_data.trained[:4]))
+    ahead = FrozenPrefix(tiny.model, 2)
+    lazy = FrozenPrefix(tiny.model, 2)
+    # when one prefix computes every sequence's states ahead, in groups of at least 3
+    ahead.prepare([*pairs, *pairs[:3]], pad_id(tiny.tokenizer), least=3)
+    # then it holds one entry per distinct sequence
+    assert len(ahead.states) == len({(*p, *v) for p, v in pairs}) > 3
+    # and they are the states a replayed batch computes, within batch-shape rounding
+    with lazy.replaying(batch):
+        pass
+    assert lazy.states and lazy.states.keys() <= ahead.states.keys()
+    for key, states in lazy.states.items():
+        assert torch.allclose(ahead.states[key], states, atol=1e-5)
+    # and replaying a batch of them computes nothing more, giving the model's logits
+    stored = dict(ahead.states)
+    with ahead.replaying(batch):
+        replayed = _full_logits(tiny.model, batch)
+    real = batch.attention_mask.bool()
+    assert torch.allclose(replayed[real], _full_logits(tiny.model, batch)[real], atol=1e-5)
+    assert ahead.states.keys() == stored.keys()
+    assert all(ahead.states[key] is stored[key] for key in stored)
+
+
+@torch.no_grad()
 def test_replay_holds_for_a_bf16_model(tiny: LoadedModel, batch: Batch) -> None:
     # given the tiny model in bf16, as it would run on a GPU
     model = copy.deepcopy(tiny.model).to(torch.bfloat16)

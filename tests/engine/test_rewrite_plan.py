@@ -150,10 +150,12 @@ def test_each_level_is_the_profile_of_one_never_seen_value_of_that_length(
 def test_the_starting_models_text_states_are_computed_once_and_stay_its_own(
     tiny: LoadedModel, tiny_data: DemoData, monkeypatch: pytest.MonkeyPatch, budget: int
 ) -> None:
-    # given a run's plan on a copy of the model, and six of its retained texts
+    # given a run's plan on a copy of the model, too short to compute its texts ahead,
+    # and six of its retained texts
     monkeypatch.setattr(rewrite, "STORE_BUDGET", budget)
     work = LoadedModel(copy.deepcopy(tiny.model), tiny.tokenizer, tiny.device, None)
-    plan = _Plan(_context(work, tiny_data), RewriteSettings())
+    plan = _Plan(_context(work, tiny_data), RewriteSettings(max_steps=1, text_batch_size=1))
+    assert not plan.text_states
     texts = plan.texts[:6]
     # when the first four are asked for, the trained model moves, and four more are
     first = plan._starting_states(texts[:4])
@@ -171,6 +173,29 @@ def test_the_starting_models_text_states_are_computed_once_and_stay_its_own(
     else:
         assert not plan.text_states and plan.text_states.bytes == 0
         assert torch.allclose(second[0], first[2], atol=1e-5)
+
+
+def test_a_plan_computes_ahead_the_states_its_steps_will_draw(
+    tiny: LoadedModel, tiny_data: DemoData
+) -> None:
+    # given a run's plan on a copy of the model, with room for a run to draw every row
+    work = LoadedModel(copy.deepcopy(tiny.model), tiny.tokenizer, tiny.device, None)
+    plan = _Plan(_context(work, tiny_data), RewriteSettings())
+    rows = [r.pair for r in plan.rows] + [r.pair for r in plan.contrast]
+    # then before any step the lower blocks' states of every forget, contrast and
+    # retained row and text are stored
+    wanted = {(*p, *v) for p, v in [*rows, *plan.kept, *plan.texts]}
+    assert plan.contrast and wanted <= plan.prefix.states.keys()
+    # and the starting model's states over every text, as it gives them run alone
+    assert len(plan.text_states) == len({(*p, *v) for p, v in plan.texts})
+    for text in plan.texts[:5]:
+        assert torch.allclose(
+            plan._starting_states([text])[0], _alone_states(tiny, text), atol=1e-4
+        )
+    # while a plan whose steps could draw only one text a step, once, leaves them to the steps
+    short = _Plan(_context(work, tiny_data), RewriteSettings(max_steps=1, text_batch_size=1))
+    assert not short.text_states
+    assert not {(*p, *v) for p, v in short.texts} <= short.prefix.states.keys()
 
 
 def test_the_learning_rate_falls_over_the_settling_steps(

@@ -20,7 +20,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from ..scoring import Batch, head_splits
+from ..scoring import Batch, Pair, head_splits, length_groups, make_batch
 from .base import block_list
 
 
@@ -58,6 +58,8 @@ class _Stored(_PassThrough):
 # What the stored states may take (bytes): enough for every retained text of the demo
 # many times over; past it, new sequences' states are computed for their batch only.
 STORE_BUDGET = 1 << 30
+# Fewest sequences to a batch when states are computed ahead (``FrozenPrefix.prepare``).
+PREPARE_GROUP = 128
 
 
 class StateStore:
@@ -128,6 +130,20 @@ class FrozenPrefix:
                 return
         with self._swapped(states):
             yield
+
+    def prepare(self, pairs: Sequence[Pair], pad: int, least: int = PREPARE_GROUP) -> None:
+        """Compute and store the states of every sequence of ``pairs`` not stored yet, in
+        batches of ``least`` or more of similar length: a run that will draw nearly all
+        of them does the work at once, in full batches, instead of a few fresh rows a step."""
+        if not self.enabled:
+            return
+        fresh = list({(*prompt, *value): (prompt, value) for prompt, value in pairs}.items())
+        fresh = [(key, pair) for key, pair in fresh if key not in self.states]
+        device = next(self.model.parameters()).device
+        for group in length_groups([len(key) for key, _ in fresh], least=least):
+            batch = make_batch([fresh[index][1] for index in group], pad).to(device)
+            keys = _keys(batch)
+            self.store.keep(self._compute(batch, range(len(group)), keys))
 
     def _batch_states(self, batch: Batch) -> torch.Tensor:
         keys = _keys(batch)

@@ -39,9 +39,13 @@ Why this shape, on models that memorise records:
   embeddings are tied to the output head in most causal LMs, and a change there shifts
   every token's probability everywhere; the top blocks are enough to rewrite what the
   model answers, and with them the damage to other facts is smaller and cheaper to
-  repair. The hidden states entering them are computed once per sequence and replayed
-  (``replay``), so a step costs the top blocks only, and the last block's position-wise
-  parts run only where an output is read, the values (``lastblock``).
+  repair. The hidden states entering them are computed once per sequence, before the
+  first step and in full batches, and replayed (``replay``), so a step costs the top
+  blocks only, and the last block's position-wise parts run only where an output is read,
+  the values (``lastblock``). The text anchor's KL comes from a reference kept per text
+  position (the head's rows weighted by the starting model's distribution, and that
+  distribution's negative entropy; ``_HeadKL``), not from the starting model's logits
+  at every step.
 - *Stop at holdout level.* Every step each pending item is checked (do its value tokens,
   over all its prompts, cost as much as a never-seen value's? measured in the step's own
   batch); an item that stops getting closer (the anchors hold it there) counts as done
@@ -72,6 +76,7 @@ from ..items import ForgetItem
 from ..scoring import (
     Pair,
     encode_pairs,
+    head_splits,
     item_pairs,
     length_groups,
     logits_from,
@@ -92,7 +97,7 @@ from .base import (
     trainable,
 )
 from .lastblock import needed_positions_only
-from .replay import STORE_BUDGET, FrozenPrefix, StateStore
+from .replay import PREPARE_GROUP, STORE_BUDGET, FrozenPrefix, StateStore
 from .standins import known_names, standins, subjects_in, swap_subject
 
 
@@ -199,6 +204,7 @@ class Rewrite:
             {
                 "items_done": plan.items_done,
                 "items_stalled": plan.items_stalled,
+                "done_at": plan.done_at,
                 "rows": len(plan.rows),
             }
         )
@@ -244,13 +250,35 @@ class _Plan:
         self.reference: tuple[PreTrainedModel, FrozenPrefix] | None = None
         # The starting model's final states over each text seen so far (it never changes).
         self.text_states = StateStore(STORE_BUDGET)
+        self.head = _HeadKL.of(ctx.model) if settings.blocks_only else None
+        # What the text anchor keeps of the starting model's distribution, per text drawn.
+        self.text_references = StateStore(STORE_BUDGET)
         self.prefix = FrozenPrefix(ctx.model, _frozen_blocks(ctx.model, settings))
+        self._compute_ahead()
         self.pending = set(range(len(ctx.forget)))
         self.settled_at: int | None = None
         self.done_at: int | None = None
         self.measured: dict[_Row, tuple[float, int]] = {}
         self.closest: dict[int, tuple[float, int]] = {}
         self.items_stalled = 0
+
+    def _compute_ahead(self) -> None:
+        """Before the first step, in full batches: the lower blocks' states of every row
+        a run draws again and again (forget, contrast and retained rows, retained texts),
+        and the starting model's outputs on the texts, instead of a few fresh rows a step
+        (on the demo, a tenth of a 10-person run's time). A set larger than a run could
+        draw (``max_steps`` × its batch) is left to the steps."""
+        settings = self.settings
+        sets = [
+            ([r.pair for r in self.rows], settings.batch_size),
+            ([r.pair for r in self.contrast], settings.contrast_batch_size),
+            (self.kept, settings.retain_batch_size),
+            (self.texts, settings.text_batch_size),
+        ]
+        ahead = [pairs for pairs, batch in sets if len(pairs) <= settings.max_steps * batch]
+        self.prefix.prepare([pair for pairs in ahead for pair in pairs], self.ctx.pad)
+        if any(pairs is self.texts for pairs in ahead) and settings.text_weight:
+            self._starting_states(self.texts, least=PREPARE_GROUP)
 
     @property
     def items_done(self) -> int:
@@ -286,6 +314,7 @@ class _Plan:
             self.ctx.model,
             self.prefix,
             [[r.pair for r in rows], kept, texts, [r.pair for r in contrast]],
+            as_states={2} if self.head is not None else set(),
         )
         gap = self._gap(rows, forget_part)
         loss, metrics = gap, {"gap": float(gap.detach())}
@@ -326,14 +355,16 @@ class _Plan:
 
     def _drift(self, texts: list[Pair], labelled: _Labelled) -> torch.Tensor:
         """KL(starting model ‖ model) over every token of the texts, given the model's
-        log-probs there (both come in text order, so their positions line up)."""
-        frozen = self._frozen()[0]
+        final states there where its head is a frozen linear map (``self.head``), else its
+        log-probs (both come in text order, so their positions line up)."""
+        if self.head is not None:
+            return self.head.kl(labelled[0], torch.cat(self._references(texts)))
         with torch.no_grad():
-            before = _log_probs(frozen, torch.cat(self._starting_states(texts)))
+            before = _log_probs(self._frozen()[0], torch.cat(self._starting_states(texts)))
         return F.kl_div(labelled[0], before, log_target=True, reduction="batchmean")
 
     @torch.no_grad()
-    def _starting_states(self, texts: list[Pair]) -> list[torch.Tensor]:
+    def _starting_states(self, texts: list[Pair], least: int | None = None) -> list[torch.Tensor]:
         """Per text, the starting model's final states at its labelled positions: run for
         the texts not seen before and kept, since a batch's texts are drawn again and again
         (a third of them, in a 10-person run of the demo, were in an earlier batch)."""
@@ -345,12 +376,31 @@ class _Plan:
         found: dict[tuple[int, ...], torch.Tensor] = {}
         if fresh:
             outputs, _, owner = _states(
-                self.ctx, frozen, replay, list(fresh.values()), _GROUP_LEAST
+                self.ctx, frozen, replay, list(fresh.values()), least or _GROUP_LEAST
             )
             counts = torch.bincount(owner, minlength=len(fresh)).tolist()
             found = dict(zip(fresh, outputs.split(counts), strict=True))
             self.text_states.keep(found)
         return [found[key] if key in found else self.text_states[key] for key in keys]
+
+    def _references(self, texts: list[Pair]) -> list[torch.Tensor]:
+        """Per text, what ``_HeadKL.reference`` keeps of the starting model's distribution
+        at its labelled positions: made from its final states when the text is first
+        drawn, and kept."""
+        assert self.head is not None
+        keys = [(*prompt, *value) for prompt, value in texts]
+        fresh = {
+            key: text
+            for key, text in zip(keys, texts, strict=True)
+            if key not in self.text_references
+        }
+        found: dict[tuple[int, ...], torch.Tensor] = {}
+        if fresh:
+            states = self._starting_states(list(fresh.values()))
+            made = self.head.reference(torch.cat(states))
+            found = dict(zip(fresh, made.split([len(s) for s in states]), strict=True))
+            self.text_references.keep(found)
+        return [found[key] if key in found else self.text_references[key] for key in keys]
 
     def at_level(self, step: int) -> bool:
         """Every ``check_every`` steps: has every item reached its level (within tolerance)?
@@ -673,9 +723,11 @@ def _labelled_parts(
     model: PreTrainedModel,
     replay: FrozenPrefix | None,
     parts: Sequence[Sequence[Pair]],
+    as_states: Set[int] = frozenset(),
 ) -> list[_Labelled]:
     """``_labelled`` over several lists of pairs in one pass (fewer, fuller batches);
-    each list gets its own positions back, its pairs numbered from 0. The lists are split
+    each list gets its own positions back, its pairs numbered from 0 (the lists numbered
+    in ``as_states`` get the rows of ``outputs_at`` in place of log-probs). The lists are split
     apart before the head, where a row is narrow (splitting the vocabulary-wide log-probs
     would cost a full-width copy per list in the backward pass)."""
     pairs = [pair for part in parts for pair in part]
@@ -685,9 +737,55 @@ def _labelled_parts(
     bounds = torch.searchsorted(owner, torch.tensor(firsts, device=owner.device)).tolist()
     spans = [slice(begin, end) for begin, end in itertools.pairwise(bounds)]
     return [
-        (_log_probs(model, outputs[span]), labels[span], owner[span] - first)
-        for span, first in zip(spans, firsts[:-1], strict=True)
+        (
+            outputs[span] if part in as_states else _log_probs(model, outputs[span]),
+            labels[span],
+            owner[span] - first,
+        )
+        for part, (span, first) in enumerate(zip(spans, firsts[:-1], strict=True))
     ]
+
+
+@dataclass(frozen=True, eq=False)
+class _HeadKL:
+    """KL(p₀ ‖ p) at a position from the trained model's final state h there, where the
+    head is a frozen linear map, z = W h + b. KL = Σ p₀ log p₀ − p₀·z + logsumexp(z), and
+    p₀·z = m·h + p₀·b with m = Wᵀ p₀; so with m and k = Σ p₀ log p₀ − p₀·b kept per
+    position (``reference``, one row of width + 1), KL = k − m·h + logsumexp(z): the same
+    figure and gradient as the sum over the vocabulary, without the starting model's
+    logits and log-probs at every step (on the demo, the text anchor's positions are
+    half of a step's and its vocabulary 21 times the width)."""
+
+    weight: torch.Tensor
+    bias: torch.Tensor | None
+
+    @classmethod
+    def of(cls, model: PreTrainedModel) -> _HeadKL | None:
+        """The model's head, where its body's final states feed a linear map."""
+        head = model.get_output_embeddings()
+        if not head_splits(model) or not isinstance(head, torch.nn.Linear):
+            return None
+        return cls(head.weight, head.bias)
+
+    def logits(self, states: torch.Tensor) -> torch.Tensor:
+        """Float32 logits from final states."""
+        return F.linear(states, self.weight, self.bias).float()
+
+    @torch.no_grad()
+    def reference(self, states: torch.Tensor) -> torch.Tensor:
+        """Per position of the starting model's final states, [m, k]."""
+        logp = torch.log_softmax(self.logits(states), dim=-1)
+        probs = logp.exp()
+        k = (probs * logp).sum(-1)
+        if self.bias is not None:
+            k = k - probs @ self.bias.float()
+        return torch.cat([probs @ self.weight.float(), k[:, None]], dim=-1)
+
+    def kl(self, states: torch.Tensor, reference: torch.Tensor) -> torch.Tensor:
+        """Mean KL(p₀ ‖ p) over the positions of the trained model's final states."""
+        m, k = reference[:, :-1], reference[:, -1]
+        cross = torch.logsumexp(self.logits(states), dim=-1) - (states.float() * m).sum(-1)
+        return (k + cross).mean()
 
 
 def log_odds(logp: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:

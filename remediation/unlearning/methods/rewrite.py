@@ -63,7 +63,7 @@ import contextlib
 import functools
 import itertools
 import random
-from collections.abc import Sequence, Set
+from collections.abc import Callable, Sequence, Set
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -368,39 +368,26 @@ class _Plan:
         """Per text, the starting model's final states at its labelled positions: run for
         the texts not seen before and kept, since a batch's texts are drawn again and again
         (a third of them, in a 10-person run of the demo, were in an earlier batch)."""
-        frozen, replay = self._frozen()
-        keys = [(*prompt, *value) for prompt, value in texts]
-        fresh = {
-            key: text for key, text in zip(keys, texts, strict=True) if key not in self.text_states
-        }
-        found: dict[tuple[int, ...], torch.Tensor] = {}
-        if fresh:
-            outputs, _, owner = _states(
-                self.ctx, frozen, replay, list(fresh.values()), least or _GROUP_LEAST
-            )
-            counts = torch.bincount(owner, minlength=len(fresh)).tolist()
-            found = dict(zip(fresh, outputs.split(counts), strict=True))
-            self.text_states.keep(found)
-        return [found[key] if key in found else self.text_states[key] for key in keys]
+
+        def run(fresh: list[Pair]) -> list[torch.Tensor]:
+            frozen, replay = self._frozen()
+            outputs, _, owner = _states(self.ctx, frozen, replay, fresh, least or _GROUP_LEAST)
+            return list(outputs.split(torch.bincount(owner, minlength=len(fresh)).tolist()))
+
+        return _kept_per_text(self.text_states, texts, run)
 
     def _references(self, texts: list[Pair]) -> list[torch.Tensor]:
         """Per text, what ``_HeadKL.reference`` keeps of the starting model's distribution
         at its labelled positions: made from its final states when the text is first
         drawn, and kept."""
-        assert self.head is not None
-        keys = [(*prompt, *value) for prompt, value in texts]
-        fresh = {
-            key: text
-            for key, text in zip(keys, texts, strict=True)
-            if key not in self.text_references
-        }
-        found: dict[tuple[int, ...], torch.Tensor] = {}
-        if fresh:
-            states = self._starting_states(list(fresh.values()))
-            made = self.head.reference(torch.cat(states))
-            found = dict(zip(fresh, made.split([len(s) for s in states]), strict=True))
-            self.text_references.keep(found)
-        return [found[key] if key in found else self.text_references[key] for key in keys]
+        head = self.head
+        assert head is not None
+
+        def make(fresh: list[Pair]) -> list[torch.Tensor]:
+            states = self._starting_states(fresh)
+            return list(head.reference(torch.cat(states)).split([len(s) for s in states]))
+
+        return _kept_per_text(self.text_references, texts, make)
 
     def at_level(self, step: int) -> bool:
         """Every ``check_every`` steps: has every item reached its level (within tolerance)?
@@ -786,6 +773,20 @@ class _HeadKL:
         m, k = reference[:, :-1], reference[:, -1]
         cross = torch.logsumexp(self.logits(states), dim=-1) - (states.float() * m).sum(-1)
         return (k + cross).mean()
+
+
+def _kept_per_text(
+    store: StateStore, texts: list[Pair], compute: Callable[[list[Pair]], list[torch.Tensor]]
+) -> list[torch.Tensor]:
+    """Per text, its entry in ``store``; the texts not there are computed together
+    (``compute``: one tensor per text, in order) and kept, within the store's budget."""
+    keys = [(*prompt, *value) for prompt, value in texts]
+    fresh = {key: text for key, text in zip(keys, texts, strict=True) if key not in store}
+    found: dict[tuple[int, ...], torch.Tensor] = {}
+    if fresh:
+        found = dict(zip(fresh, compute(list(fresh.values())), strict=True))
+        store.keep(found)
+    return [found[key] if key in found else store[key] for key in keys]
 
 
 def log_odds(logp: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:

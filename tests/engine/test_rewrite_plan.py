@@ -154,7 +154,7 @@ def test_the_starting_models_text_states_are_computed_once_and_stay_its_own(
     # and six of its retained texts
     monkeypatch.setattr(rewrite, "STORE_BUDGET", budget)
     work = LoadedModel(copy.deepcopy(tiny.model), tiny.tokenizer, tiny.device, None)
-    plan = _Plan(_context(work, tiny_data), RewriteSettings(max_steps=1, text_batch_size=1))
+    plan = _Plan(_context(work, tiny_data), RewriteSettings(min_steps=1, text_batch_size=1))
     assert not plan.text_states
     texts = plan.texts[:6]
     # when the first four are asked for, the trained model moves, and four more are
@@ -178,7 +178,7 @@ def test_the_starting_models_text_states_are_computed_once_and_stay_its_own(
 def test_a_plan_computes_ahead_the_states_its_steps_will_draw(
     tiny: LoadedModel, tiny_data: DemoData
 ) -> None:
-    # given a run's plan on a copy of the model, with room for a run to draw every row
+    # given a run's plan on a copy of the model, whose shortest run draws nearly every row
     work = LoadedModel(copy.deepcopy(tiny.model), tiny.tokenizer, tiny.device, None)
     plan = _Plan(_context(work, tiny_data), RewriteSettings())
     rows = [r.pair for r in plan.rows] + [r.pair for r in plan.contrast]
@@ -192,8 +192,8 @@ def test_a_plan_computes_ahead_the_states_its_steps_will_draw(
         assert torch.allclose(
             plan._starting_states([text])[0], _alone_states(tiny, text), atol=1e-4
         )
-    # while a plan whose steps could draw only one text a step, once, leaves them to the steps
-    short = _Plan(_context(work, tiny_data), RewriteSettings(max_steps=1, text_batch_size=1))
+    # while a plan whose shortest run draws one text, once, leaves the texts to the steps
+    short = _Plan(_context(work, tiny_data), RewriteSettings(min_steps=1, text_batch_size=1))
     assert not short.text_states
     assert not {(*p, *v) for p, v in short.texts} <= short.prefix.states.keys()
 

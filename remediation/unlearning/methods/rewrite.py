@@ -39,13 +39,13 @@ Why this shape, on models that memorise records:
   embeddings are tied to the output head in most causal LMs, and a change there shifts
   every token's probability everywhere; the top blocks are enough to rewrite what the
   model answers, and with them the damage to other facts is smaller and cheaper to
-  repair. The hidden states entering them are computed once per sequence, before the
-  first step and in full batches, and replayed (``replay``), so a step costs the top
-  blocks only, and the last block's position-wise parts run only where an output is read,
-  the values (``lastblock``). The text anchor's KL comes from a reference kept per text
-  position (the head's rows weighted by the starting model's distribution, and that
-  distribution's negative entropy; ``_HeadKL``), not from the starting model's logits
-  at every step.
+  repair. The hidden states entering them are computed once per sequence (before the
+  first step and in full batches, for the rows a run draws nearly all of) and replayed
+  (``replay``), so a step costs the top blocks only, and the last block's position-wise
+  parts run only where an output is read, the values (``lastblock``). The text anchor's
+  KL comes from a reference kept per text position (the head's rows weighted by the
+  starting model's distribution, and that distribution's negative entropy; ``_HeadKL``),
+  not from the starting model's logits at every step.
 - *Stop at holdout level.* Every step each pending item is checked (do its value tokens,
   over all its prompts, cost as much as a never-seen value's? measured in the step's own
   batch); an item that stops getting closer (the anchors hold it there) counts as done
@@ -264,10 +264,11 @@ class _Plan:
 
     def _compute_ahead(self) -> None:
         """Before the first step, in full batches: the lower blocks' states of every row
-        a run draws again and again (forget, contrast and retained rows, retained texts),
-        and the starting model's outputs on the texts, instead of a few fresh rows a step
-        (on the demo, a tenth of a 10-person run's time). A set larger than a run could
-        draw (``max_steps`` × its batch) is left to the steps."""
+        of each set that the shortest run (``min_steps``) draws nearly all of (forget,
+        contrast and retained rows; on the demo, not the retained texts), and, where the
+        texts are such a set, the starting model's states over them, instead of a few
+        fresh rows a step. A set drawn more thinly is left to the steps: computing all of
+        it would cost more than the rows a run draws."""
         settings = self.settings
         sets = [
             ([r.pair for r in self.rows], settings.batch_size),
@@ -275,7 +276,11 @@ class _Plan:
             (self.kept, settings.retain_batch_size),
             (self.texts, settings.text_batch_size),
         ]
-        ahead = [pairs for pairs, batch in sets if len(pairs) <= settings.max_steps * batch]
+        ahead = [
+            pairs
+            for pairs, batch in sets
+            if pairs and len(pairs) * _DRAWS_AHEAD <= settings.min_steps * batch
+        ]
         self.prefix.prepare([pair for pairs in ahead for pair in pairs], self.ctx.pad)
         if any(pairs is self.texts for pairs in ahead) and settings.text_weight:
             self._starting_states(self.texts, least=PREPARE_GROUP)
@@ -655,6 +660,9 @@ def _prompts(item: ForgetItem, use_paraphrases: bool) -> list[str]:
 _Labelled = tuple[torch.Tensor, torch.Tensor, torch.Tensor]
 # The same, with the final states before the head (``outputs_at``) in place of log-probs.
 _States = tuple[torch.Tensor, torch.Tensor, torch.Tensor]
+# Draws per row, over the shortest run, that make a set worth computing ahead: with that
+# many, nine rows in ten are drawn at least once (1 − e^−2.3).
+_DRAWS_AHEAD = 2.3
 # Fewest pairs to a length group in a step's pass.
 _GROUP_LEAST = 16
 

@@ -142,7 +142,7 @@ class FrozenPrefix:
         device = next(self.model.parameters()).device
         for group in length_groups([len(key) for key, _ in fresh], least=least):
             batch = make_batch([fresh[index][1] for index in group], pad).to(device)
-            keys = _keys(batch)
+            keys = [fresh[index][0] for index in group]
             self.store.keep(self._compute(batch, range(len(group)), keys))
 
     def _batch_states(self, batch: Batch) -> torch.Tensor:

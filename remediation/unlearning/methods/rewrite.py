@@ -266,9 +266,10 @@ class _Plan:
         """Before the first step, in full batches: the lower blocks' states of every row
         of each set that the shortest run (``min_steps``) draws nearly all of (forget,
         contrast and retained rows; on the demo, not the retained texts), and, where the
-        texts are such a set, the starting model's states over them, instead of a few
-        fresh rows a step. A set drawn more thinly is left to the steps: computing all of
-        it would cost more than the rows a run draws."""
+        texts are such a set, the starting model's states over them (and what the text
+        anchor keeps of them, ``_references``), instead of a few fresh rows a step. A set
+        drawn more thinly is left to the steps: computing all of it would cost more than
+        the rows a run draws."""
         settings = self.settings
         sets = [
             ([r.pair for r in self.rows], settings.batch_size),
@@ -284,6 +285,8 @@ class _Plan:
         self.prefix.prepare([pair for pairs in ahead for pair in pairs], self.ctx.pad)
         if any(pairs is self.texts for pairs in ahead) and settings.text_weight:
             self._starting_states(self.texts, least=PREPARE_GROUP)
+            if self.head is not None:
+                self._references(self.texts)
 
     @property
     def items_done(self) -> int:
